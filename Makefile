@@ -1,0 +1,51 @@
+# The two set-up commands: `make run` and `make test` (see README.md).
+# Everything else is CMake; this file only strings the steps together.
+
+BUILD       ?= build
+ASAN_BUILD  ?= build-asan
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+PROVE_JOBS  ?= 2
+
+# Tests read the shared real market data beside the checkout.
+export LUTRA_SHARED_DATA ?= $(abspath ../shared/data)
+
+.PHONY: all deps build run test asan bench fuzz soak clean help
+
+all: build
+
+help:
+	@echo "make run    install missing packages, build, run the sample tour"
+	@echo "make test   install missing packages, build, run every test"
+	@echo "make asan   build with ASan+UBSan in $(ASAN_BUILD) and run every test"
+	@echo "make bench  build and run the benchmarks (figures in docs/PERFORMANCE.md)"
+	@echo "make clean  remove $(BUILD) and $(ASAN_BUILD)"
+
+deps:
+	@sh etc/install-deps etc/debian-packages
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@BUILD=$(BUILD) sh etc/tour
+
+test: build
+	@BUILD=$(BUILD) sh t/run-tests
+
+$(ASAN_BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(ASAN_BUILD) -DLUTRA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+
+asan: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@BUILD=$(ASAN_BUILD) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh t/run-tests
+
+bench: build
+	@BUILD=$(BUILD) sh bench/run
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,81 @@
+/*
+ * json.h -- the C facade over simdjson's on-demand parser (core/json.cpp).
+ *
+ * The only JSON parser in lutra. Exchange messages are parsed in place: the
+ * buffer must stay alive and unchanged while values from it are used, and
+ * JSON_PADDING bytes after the document's end must be readable (their
+ * contents do not matter). json_parse_copy lifts that rule by copying.
+ *
+ * On-demand parsing walks the document forward. Values are light cursors
+ * into it: read a field's value before asking the same object for the next
+ * field, and read each value at most once. Fields may be asked for in any
+ * order (a missing field costs one scan of the object).
+ *
+ * Every function returns 0 on success and -1 on failure (missing field,
+ * wrong type, malformed document); json_last_error then says why.
+ */
+#ifndef LUTRA_JSON_H
+#define LUTRA_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JSON_PADDING 64
+
+typedef struct json_parser json_parser;
+
+/* A value in the current document. Opaque; copy it freely. */
+typedef struct json_value {
+    uint64_t opaque[4];
+} json_value;
+
+/* An iterator over an array's elements. Opaque. */
+typedef struct json_iter {
+    uint64_t opaque[6];
+} json_iter;
+
+/* @return a parser, or NULL when out of memory. One per thread. */
+json_parser *json_parser_new(void);
+void json_parser_free(json_parser *p);
+
+/* Start on a document of len bytes (JSON_PADDING readable bytes after it).
+ * Any earlier document's values become invalid. */
+int json_parse(json_parser *p, const char *buf, size_t len, json_value *root);
+
+/* As json_parse, for a buffer without padding: the parser copies it. */
+int json_parse_copy(json_parser *p, const char *buf, size_t len, json_value *root);
+
+/* The field `key` of an object. */
+int json_field(json_value *obj, const char *key, json_value *out);
+
+/* A string's contents (unescaped; valid until the next json_parse). */
+int json_string(json_value *v, const char **s, size_t *len);
+
+/* A number's or string's text as written, for exact decimal parsing:
+ * "61837.63" (from a string) or 1e-05 (from a bare number). */
+int json_number_text(json_value *v, const char **s, size_t *len);
+
+int json_int64(json_value *v, int64_t *out);
+int json_uint64(json_value *v, uint64_t *out);
+int json_double(json_value *v, double *out);
+int json_bool(json_value *v, int *out);
+/* @return 1 if v is null, 0 if not (v is consumed only when it is null). */
+int json_is_null(json_value *v);
+
+/* Iterate an array: json_array_begin, then json_array_next until it
+ * returns 0 (end) or -1 (error). */
+int json_array_begin(json_value *arr, json_iter *it);
+int json_array_next(json_iter *it, json_value *out);
+
+/* The calling thread's last JSON error, a static English string. */
+const char *json_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
