@@ -40,8 +40,10 @@ enum lutra_event_flag {
     LUTRA_F_SNAPSHOT = 1 << 1,
     /* Side: set for bid (deltas) or buy aggressor (trades), clear for ask/sell. */
     LUTRA_F_BID = 1 << 2,
-    /* The source had one timestamp: ts_exch is a copy of ts_recv's source. */
-    LUTRA_F_ONE_TS = 1 << 3
+    /* The source had one timestamp: ts_exch and ts_recv come from it. */
+    LUTRA_F_ONE_TS = 1 << 3,
+    /* Trades: the source did not say which side was the aggressor. */
+    LUTRA_F_NO_SIDE = 1 << 4
 };
 #define LUTRA_F_BUY LUTRA_F_BID
 

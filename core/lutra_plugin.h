@@ -60,7 +60,8 @@ typedef struct lutra_host_api {
     int (*emit)(lutra_host *h, const lutra_event *ev);
 
     /* Instruments. find: the id of (venue, symbol) or -1. define: add a
-     * definition (or get the id of an identical one) or -1 on conflict. */
+     * definition (or get the id of an identical one) or -1 on conflict;
+     * empty base and quote are filled by splitting the symbol. */
     int32_t (*instrument_find)(lutra_host *h, const char *venue, const char *symbol);
     int32_t (*instrument_define)(lutra_host *h, const lutra_instrument *def);
     const lutra_instrument *(*instrument_get)(lutra_host *h, uint32_t id);
