@@ -34,9 +34,10 @@ const lutra_event *replay_next(replay *rp);
 book *replay_book(replay *rp, uint32_t instrument);
 
 /*
- * 1 if the instrument's book is synchronised: a snapshot was applied (or the
- * source has no sequence to lose: plain deltas from the start) and no gap has
- * been reported since.
+ * 1 if the instrument's book is synchronised: a snapshot was applied (a
+ * BOOK_CLEAR with LUTRA_F_SNAPSHOT) or a STATUS READY came, and no STATUS
+ * SYNCING or DISCONNECTED since. A book built from deltas alone, with no
+ * snapshot, is never called synchronised.
  */
 int replay_synced(const replay *rp, uint32_t instrument);
 
