@@ -10,7 +10,7 @@ PROVE_JOBS  ?= 2
 # Tests read the shared real market data beside the checkout.
 export LUTRA_SHARED_DATA ?= $(abspath ../shared/data)
 
-.PHONY: all deps build run test asan bench fuzz soak clean help
+.PHONY: all deps build run test asan bench fuzz clean help
 
 all: build
 
@@ -19,6 +19,7 @@ help:
 	@echo "make test   install missing packages, build, run every test"
 	@echo "make asan   build with ASan+UBSan in $(ASAN_BUILD) and run every test"
 	@echo "make bench  build and run the benchmarks (figures in docs/PERFORMANCE.md)"
+	@echo "make fuzz   libFuzzer runs of t/fuzz targets, FUZZ_SECONDS (60) each"
 	@echo "make clean  remove $(BUILD) and $(ASAN_BUILD)"
 
 deps:
@@ -49,3 +50,15 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# `make fuzz`: libFuzzer runs of every t/fuzz target, FUZZ_SECONDS each
+# (bounded; crashes land in $(FUZZ_BUILD)/crashes). Needs clang.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+fuzz: deps
+	@sh etc/install-deps etc/debian-packages-fuzz
+	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) \
+	  -DLUTRA_FUZZ=ON -DLUTRA_WERROR=OFF $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/run

@@ -30,7 +30,7 @@ typedef struct json_parser json_parser;
 
 /* A value in the current document. Opaque; copy it freely. */
 typedef struct json_value {
-    uint64_t opaque[4];
+    uint64_t opaque[5];
 } json_value;
 
 /* An iterator over an array's elements. Opaque. */
@@ -52,6 +52,11 @@ int json_parse_copy(json_parser *p, const char *buf, size_t len, json_value *roo
 /* The field `key` of an object. */
 int json_field(json_value *obj, const char *key, json_value *out);
 
+/* As json_field, for a field that may be absent: tells an absent field (or
+ * obj not an object) from a malformed document.
+ * @return 1 and *out set if present, 0 if absent, -1 if malformed. */
+int json_field_opt(json_value *obj, const char *key, json_value *out);
+
 /* A string's contents (unescaped; valid until the next json_parse). */
 int json_string(json_value *v, const char **s, size_t *len);
 
@@ -66,8 +71,8 @@ int json_bool(json_value *v, int *out);
 /* @return 1 if v is null, 0 if not (v is consumed only when it is null). */
 int json_is_null(json_value *v);
 
-/* Iterate an array: json_array_begin, then json_array_next until it
- * returns 0 (end) or -1 (error). */
+/* Iterate an array: json_array_begin, then json_array_next, which returns
+ * 1 with the next element in *out, until it returns 0 (end) or -1 (error). */
 int json_array_begin(json_value *arr, json_iter *it);
 int json_array_next(json_iter *it, json_value *out);
 

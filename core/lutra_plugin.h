@@ -87,9 +87,10 @@ typedef struct lutra_host_api {
     int (*json_array_begin)(json_value *arr, json_iter *it);
     int (*json_array_next)(json_iter *it, json_value *out);
     const char *(*json_last_error)(void);
+    int (*json_field_opt)(json_value *obj, const char *key, json_value *out);
 
     /* Room to grow without breaking plugins built against this version. */
-    void *reserved[32];
+    void *reserved[31];
 } lutra_host_api;
 
 /*

@@ -27,4 +27,7 @@ int csv_split(char *line, size_t len, csv_field *fields, int max);
 /* 1 if the field equals name, ignoring ASCII case and surrounding spaces. */
 int csv_field_is(const csv_field *f, const char *name);
 
+/* Index of the first of fields[0..n) that csv_field_is name, or -1. */
+int csv_find(const csv_field *fields, int n, const char *name);
+
 #endif

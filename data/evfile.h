@@ -71,6 +71,10 @@ const lutra_instrument *evfile_instruments(const evfile_reader *r, size_t *n);
  */
 const lutra_event *evfile_next(evfile_reader *r);
 
+/* The record evfile_next would return, without moving past it (NULL as
+ * evfile_next would, with the same truncated or corrupt state). */
+const lutra_event *evfile_peek(evfile_reader *r);
+
 /* Start again from the first record. */
 void evfile_rewind(evfile_reader *r);
 
@@ -83,5 +87,8 @@ const char *evfile_reader_error(const evfile_reader *r);
 /* Bytes of records and offset reached, for progress. */
 uint64_t evfile_size(const evfile_reader *r);
 uint64_t evfile_offset(const evfile_reader *r);
+
+/* Byte offset in the file of a record evfile_next returned, for messages. */
+uint64_t evfile_record_offset(const evfile_reader *r, const lutra_event *ev);
 
 #endif

@@ -1,0 +1,368 @@
+/*
+ * json.cpp -- the C facade (json.h) over simdjson's on-demand parser.
+ *
+ * The one C++ file of lutra. Values and iterators are simdjson objects
+ * placement-new'ed into the opaque byte blocks of json.h; a value is either
+ * the document itself (the root) or an ondemand::value, because simdjson
+ * reads a scalar root through the document, not through a value.
+ *
+ * A structural error (a missing comma, a document cut short) leaves
+ * simdjson's document unusable, and simdjson does not guard later calls: so
+ * every call here checks the document first and repeats that first error.
+ *
+ * No exception can leave this file: simdjson is used through its error-code
+ * API with exceptions compiled out, and the parser is allocated with nothrow.
+ *
+ * Keys are matched as written: simdjson does not unescape them (no exchange
+ * escapes a key). Values are unescaped.
+ */
+#define SIMDJSON_EXCEPTIONS 0
+/* simdjson's own asserts and usage checks run in unoptimised (debug) builds
+ * only; our build flags do not define NDEBUG, and they cost on every field. */
+#if defined(__OPTIMIZE__) && !defined(NDEBUG)
+#define NDEBUG 1
+#endif
+#include <simdjson.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <type_traits>
+
+#include "json.h"
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+using simdjson::simdjson_result;
+
+static_assert(JSON_PADDING >= simdjson::SIMDJSON_PADDING, "json.h promises too little padding");
+
+struct json_parser {
+    od::parser parser;
+    od::document doc;
+    error_code fatal; /* the error that made doc unusable, or SUCCESS */
+    char *copy;       /* json_parse_copy's padded buffer, grown, never shrunk */
+    size_t copy_cap;
+};
+
+/* What a json_value holds: the root document or a value in it. */
+struct value_box {
+    od::value val;
+    json_parser *p;
+    bool is_root;
+};
+
+/* What a json_iter holds. */
+struct iter_box {
+    od::array_iterator it;
+    json_parser *p;
+    bool started;
+};
+
+static_assert(sizeof(value_box) <= sizeof(json_value), "grow json_value.opaque");
+static_assert(alignof(value_box) <= alignof(json_value), "json_value is under-aligned");
+static_assert(std::is_trivially_copyable<value_box>::value, "json_value is copied by value");
+static_assert(sizeof(iter_box) <= sizeof(json_iter), "grow json_iter.opaque");
+static_assert(alignof(iter_box) <= alignof(json_iter), "json_iter is under-aligned");
+static_assert(std::is_trivially_copyable<iter_box>::value, "json_iter is copied by value");
+
+/* ---- Errors ---- */
+
+static thread_local char last_error[160] = "no error";
+
+static int fail(error_code e)
+{
+    snprintf(last_error, sizeof last_error, "%s", simdjson::error_message(e));
+    return -1;
+}
+
+static int fail_field(const char *key, error_code e)
+{
+    snprintf(last_error, sizeof last_error, "field \"%.40s\": %s", key,
+             simdjson::error_message(e));
+    return -1;
+}
+
+static int fail_msg(const char *msg)
+{
+    snprintf(last_error, sizeof last_error, "%s", msg);
+    return -1;
+}
+
+extern "C" const char *json_last_error(void)
+{
+    return last_error;
+}
+
+/* ---- Boxes ---- */
+
+static value_box *vbox(json_value *v)
+{
+    return std::launder(reinterpret_cast<value_box *>(v->opaque));
+}
+
+static iter_box *ibox(json_iter *it)
+{
+    return std::launder(reinterpret_cast<iter_box *>(it->opaque));
+}
+
+static void set_value(json_value *out, od::value val, json_parser *p)
+{
+    new (out->opaque) value_box{val, p, false};
+}
+
+/* SUCCESS while the document is usable; else the error that ended it. */
+static error_code dead(const json_parser *p)
+{
+    return const_cast<od::document &>(p->doc).is_alive() ? simdjson::SUCCESS
+           : p->fatal                                     ? p->fatal
+                                                          : simdjson::TAPE_ERROR;
+}
+
+/* Remember the first error that ended the document. */
+static error_code note(json_parser *p, error_code e)
+{
+    if (e && !p->fatal && !p->doc.is_alive())
+        p->fatal = e;
+    return e;
+}
+
+/*
+ * Run f on the document (root) or the value -- both offer the same calls --
+ * and take its result into out. The one way values are read.
+ */
+template <typename T, typename F>
+static error_code take(json_value *v, F &&f, T &out)
+{
+    value_box *b = vbox(v);
+    error_code e = dead(b->p);
+    if (e)
+        return e;
+    if (b->is_root)
+        return note(b->p, f(b->p->doc).get(out));
+    return note(b->p, f(b->val).get(out));
+}
+
+/* raw_json_token differs in return type between document and value. */
+static simdjson_result<std::string_view> raw_token(od::document &d)
+{
+    return d.raw_json_token();
+}
+
+static simdjson_result<std::string_view> raw_token(od::value &v)
+{
+    return simdjson_result<std::string_view>(v.raw_json_token());
+}
+
+/* ---- Parser ---- */
+
+extern "C" json_parser *json_parser_new(void)
+{
+    json_parser *p = new (std::nothrow) json_parser();
+    if (!p)
+        return nullptr;
+    p->fatal = simdjson::SUCCESS;
+    p->copy = nullptr;
+    p->copy_cap = 0;
+    return p;
+}
+
+extern "C" void json_parser_free(json_parser *p)
+{
+    if (!p)
+        return;
+    free(p->copy);
+    delete p;
+}
+
+extern "C" int json_parse(json_parser *p, const char *buf, size_t len, json_value *root)
+{
+    error_code e = p->parser.iterate(buf, len, len + JSON_PADDING).get(p->doc);
+    if (e)
+        return fail(e);
+    p->fatal = simdjson::SUCCESS;
+    new (root->opaque) value_box{od::value(), p, true};
+    return 0;
+}
+
+extern "C" int json_parse_copy(json_parser *p, const char *buf, size_t len, json_value *root)
+{
+    size_t need = len + JSON_PADDING;
+    if (need < len)
+        return fail_msg("document too large");
+    if (need > p->copy_cap) {
+        char *grown = static_cast<char *>(realloc(p->copy, need));
+        if (!grown)
+            return fail_msg("out of memory copying the document");
+        p->copy = grown;
+        p->copy_cap = need;
+    }
+    if (len)
+        memcpy(p->copy, buf, len);
+    memset(p->copy + len, 0, JSON_PADDING);
+    return json_parse(p, p->copy, len, root);
+}
+
+/* ---- Values ---- */
+
+extern "C" int json_field(json_value *obj, const char *key, json_value *out)
+{
+    od::value val;
+    error_code e = take(obj, [key](auto &x) { return x.find_field_unordered(key); }, val);
+    if (e)
+        return fail_field(key, e);
+    set_value(out, val, vbox(obj)->p);
+    return 0;
+}
+
+extern "C" int json_field_opt(json_value *obj, const char *key, json_value *out)
+{
+    od::value val;
+    error_code e = take(obj, [key](auto &x) { return x.find_field_unordered(key); }, val);
+    if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INCORRECT_TYPE)
+        return dead(vbox(obj)->p) ? fail_field(key, dead(vbox(obj)->p)) : 0;
+    if (e)
+        return fail_field(key, e);
+    set_value(out, val, vbox(obj)->p);
+    return 1;
+}
+
+extern "C" int json_string(json_value *v, const char **s, size_t *len)
+{
+    std::string_view sv;
+    error_code e = take(v, [](auto &x) { return x.get_string(); }, sv);
+    if (e)
+        return fail(e);
+    *s = sv.data();
+    *len = sv.size();
+    return 0;
+}
+
+static bool is_json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* A token trimmed of the whitespace before the next structural character. */
+static std::string_view trim_token(std::string_view tok)
+{
+    size_t n = tok.size();
+    while (n && is_json_space(tok[n - 1]))
+        n--;
+    return tok.substr(0, n);
+}
+
+extern "C" int json_number_text(json_value *v, const char **s, size_t *len)
+{
+    od::json_type type;
+    error_code e = take(v, [](auto &x) { return x.type(); }, type);
+    if (e)
+        return fail(e);
+    if (type == od::json_type::string)
+        return json_string(v, s, len);
+    if (type != od::json_type::number)
+        return fail_msg("not a number or a string holding one");
+    std::string_view tok;
+    e = take(v, [](auto &x) { return raw_token(x); }, tok);
+    if (e)
+        return fail(e);
+    tok = trim_token(tok);
+    *s = tok.data();
+    *len = tok.size();
+    return 0;
+}
+
+extern "C" int json_int64(json_value *v, int64_t *out)
+{
+    int64_t x;
+    error_code e = take(v, [](auto &y) { return y.get_int64(); }, x);
+    if (e)
+        return fail(e);
+    *out = x;
+    return 0;
+}
+
+extern "C" int json_uint64(json_value *v, uint64_t *out)
+{
+    uint64_t x;
+    error_code e = take(v, [](auto &y) { return y.get_uint64(); }, x);
+    if (e)
+        return fail(e);
+    *out = x;
+    return 0;
+}
+
+extern "C" int json_double(json_value *v, double *out)
+{
+    double x;
+    error_code e = take(v, [](auto &y) { return y.get_double(); }, x);
+    if (e)
+        return fail(e);
+    *out = x;
+    return 0;
+}
+
+extern "C" int json_bool(json_value *v, int *out)
+{
+    bool x;
+    error_code e = take(v, [](auto &y) { return y.get_bool(); }, x);
+    if (e)
+        return fail(e);
+    *out = x ? 1 : 0;
+    return 0;
+}
+
+extern "C" int json_is_null(json_value *v)
+{
+    bool x;
+    error_code e = take(v, [](auto &y) { return y.is_null(); }, x);
+    if (e) {
+        fail(e);
+        return 0;
+    }
+    return x ? 1 : 0;
+}
+
+/* ---- Arrays ---- */
+
+extern "C" int json_array_begin(json_value *arr, json_iter *it)
+{
+    od::array a;
+    error_code e = take(arr, [](auto &x) { return x.get_array(); }, a);
+    if (e)
+        return fail(e);
+    json_parser *p = vbox(arr)->p;
+    od::array_iterator first;
+    e = note(p, a.begin().get(first));
+    if (e)
+        return fail(e);
+    new (it->opaque) iter_box{first, p, false};
+    return 0;
+}
+
+extern "C" int json_array_next(json_iter *it, json_value *out)
+{
+    iter_box *b = ibox(it);
+    error_code e = dead(b->p);
+    if (e)
+        return fail(e);
+    if (b->started)
+        ++b->it;
+    b->started = true;
+    od::value val;
+    if (b->it != b->it) { /* still open: an element */
+        e = note(b->p, (*b->it).get(val));
+        if (e)
+            return fail(e);
+        set_value(out, val, b->p);
+        return 1;
+    }
+    /* Closed: the array's end, or an error (a missing comma) that ended the
+     * document; dereferencing then reports it without moving. */
+    if (b->p->doc.is_alive())
+        return 0;
+    e = (*b->it).get(val);
+    note(b->p, e ? e : simdjson::TAPE_ERROR);
+    return fail(dead(b->p));
+}

@@ -1,0 +1,80 @@
+/*
+ * lutra.c -- the lutra command: subcommand dispatch.
+ *
+ * The one place that knows every mode; the engine itself knows none.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+#ifndef LUTRA_VERSION
+#define LUTRA_VERSION "dev"
+#endif
+
+const cmd *const cmd_table[] = {&cmd_import, &cmd_inspect, NULL};
+
+void cmd_error(const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "lutra %s: ", name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void lutra_usage(FILE *out)
+{
+    fprintf(out, "usage: lutra COMMAND [ARGS...]\n"
+                 "       lutra help COMMAND | lutra COMMAND --help | lutra --version\n\n"
+                 "lutra is a trading strategy host: market data, order books, Lua strategies.\n\n"
+                 "commands:\n");
+    for (const cmd *const *c = cmd_table; *c; c++)
+        fprintf(out, "  %-10s %s\n", (*c)->name, (*c)->summary);
+    fprintf(out, "\nThe manual is in docs/ (start with docs/getting-started.md).\n");
+}
+
+static const cmd *lutra_find(const char *name)
+{
+    for (const cmd *const *c = cmd_table; *c; c++)
+        if (strcmp((*c)->name, name) == 0)
+            return *c;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const cmd *c;
+
+    if (argc < 2) {
+        lutra_usage(stderr);
+        return CMD_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        lutra_usage(stdout);
+        return CMD_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("lutra %s\n", LUTRA_VERSION);
+        return CMD_OK;
+    }
+    if (!strcmp(argv[1], "help")) {
+        if (argc < 3) {
+            lutra_usage(stdout);
+            return CMD_OK;
+        }
+        if (!(c = lutra_find(argv[2]))) {
+            fprintf(stderr, "lutra: no command '%s' (see lutra --help)\n", argv[2]);
+            return CMD_USAGE;
+        }
+        c->usage(stdout);
+        return CMD_OK;
+    }
+    if (!(c = lutra_find(argv[1]))) {
+        fprintf(stderr, "lutra: no command '%s' (see lutra --help)\n", argv[1]);
+        return CMD_USAGE;
+    }
+    return c->main(argc - 1, argv + 1);
+}

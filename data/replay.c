@@ -1,0 +1,308 @@
+/*
+ * replay.c -- event files merged by receive time, books kept up to date.
+ *
+ * Each file keeps its next record (its head) ready; the next event is the
+ * head with the lowest ts_recv, the earliest file winning ties, so records of
+ * one file never reorder and one message's records stay together. A few
+ * files make a linear scan cheaper than a heap. One file skips all of it.
+ */
+#include "replay.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evfile.h"
+
+typedef struct replay_file {
+    evfile_reader *reader;
+    const lutra_event *head;   /* next record, NULL when the file is done */
+    int64_t head_ts;           /* its ts_recv, INT64_MAX when done */
+    uint32_t *ids;             /* file instrument index -> registry id */
+    size_t instrument_count;
+    char *path;
+    char why[320];             /* a record this replay could not apply */
+} replay_file;
+
+/* What the replay knows of one registry id. */
+typedef struct replay_instrument {
+    book *book;                /* NULL until its first book record */
+    int synced;
+    uint64_t crossed;
+} replay_instrument;
+
+struct replay {
+    replay_file *files;
+    size_t nfiles;
+    int stopped;               /* a file was corrupt: nothing more comes */
+    replay_instrument *inst;   /* by registry id */
+    size_t ninst;
+    lutra_event cur;
+};
+
+static void replay_file_free(replay_file *f)
+{
+    evfile_close_reader(f->reader);
+    free(f->ids);
+    free(f->path);
+}
+
+void replay_close(replay *rp)
+{
+    if (!rp)
+        return;
+    for (size_t i = 0; i < rp->nfiles; i++)
+        replay_file_free(&rp->files[i]);
+    for (size_t i = 0; i < rp->ninst; i++)
+        book_free(rp->inst[i].book);
+    free(rp->files);
+    free(rp->inst);
+    free(rp);
+}
+
+/* The earlier file describing (venue, symbol), for a conflict message. */
+static const char *replay_defined_in(const replay *rp, size_t upto, const lutra_instrument *def)
+{
+    for (size_t i = 0; i < upto; i++) {
+        size_t n;
+        const lutra_instrument *inst = evfile_instruments(rp->files[i].reader, &n);
+        for (size_t j = 0; j < n; j++)
+            if (strcmp(inst[j].venue, def->venue) == 0 && strcmp(inst[j].symbol, def->symbol) == 0)
+                return rp->files[i].path;
+    }
+    return NULL;
+}
+
+/* Put file i's instruments into the registry and keep its id map. */
+static int replay_register(replay *rp, size_t i, instrument_registry *reg, char *err,
+                           size_t errlen)
+{
+    replay_file *f = &rp->files[i];
+    const lutra_instrument *inst = evfile_instruments(f->reader, &f->instrument_count);
+    f->ids = calloc(f->instrument_count ? f->instrument_count : 1, sizeof *f->ids);
+    if (!f->ids) {
+        snprintf(err, errlen, "%s: out of memory for the instrument map", f->path);
+        return -1;
+    }
+    for (size_t j = 0; j < f->instrument_count; j++) {
+        char why[256];
+        int32_t id = instrument_registry_add(reg, &inst[j], why, sizeof why);
+        if (id >= 0) {
+            f->ids[j] = (uint32_t)id;
+            continue;
+        }
+        const char *other = replay_defined_in(rp, i, &inst[j]);
+        if (other)
+            snprintf(err, errlen, "%s conflicts with %s: %s", f->path, other, why);
+        else
+            snprintf(err, errlen, "%s: %s", f->path, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Read file f's next record into its head; a corrupt record stops the replay. */
+static void replay_advance(replay *rp, replay_file *f)
+{
+    f->head = evfile_next(f->reader);
+    f->head_ts = f->head ? f->head->h.ts_recv : INT64_MAX;
+    if (!f->head && evfile_corrupt(f->reader))
+        rp->stopped = 1;
+}
+
+replay *replay_open(const char *const *paths, size_t n, instrument_registry *reg, char *err,
+                    size_t errlen)
+{
+    replay *rp = calloc(1, sizeof *rp);
+    if (!rp || !(rp->files = calloc(n ? n : 1, sizeof *rp->files))) {
+        snprintf(err, errlen, "replay: out of memory");
+        free(rp);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        replay_file *f = &rp->files[i];
+        rp->nfiles = i + 1;
+        if (!(f->path = strdup(paths[i]))) {
+            snprintf(err, errlen, "%s: out of memory", paths[i]);
+            goto fail;
+        }
+        if (!(f->reader = evfile_open(paths[i], err, errlen)) ||
+            replay_register(rp, i, reg, err, errlen) < 0)
+            goto fail;
+    }
+    rp->ninst = instrument_registry_count(reg);
+    rp->inst = calloc(rp->ninst ? rp->ninst : 1, sizeof *rp->inst);
+    if (!rp->inst) {
+        snprintf(err, errlen, "replay: out of memory for %zu instruments", rp->ninst);
+        goto fail;
+    }
+    if (rp->nfiles > 1)
+        for (size_t i = 0; i < rp->nfiles; i++)
+            replay_advance(rp, &rp->files[i]);
+    return rp;
+fail:
+    replay_close(rp);
+    return NULL;
+}
+
+/* The file whose head comes next, or NULL when all are done. */
+static replay_file *replay_pick(replay *rp)
+{
+    replay_file *best = &rp->files[0];
+    for (size_t i = 1; i < rp->nfiles; i++)
+        if (rp->files[i].head_ts < best->head_ts)
+            best = &rp->files[i];
+    return best->head ? best : NULL;
+}
+
+/* A record the replay cannot apply stops it, like a corrupt record. */
+static const lutra_event *replay_refuse(replay *rp, replay_file *f, const lutra_event *rec,
+                                        const char *what)
+{
+    snprintf(f->why, sizeof f->why, "%s: record at byte %" PRIu64 ": %s", f->path,
+             evfile_record_offset(f->reader, rec), what);
+    rp->stopped = 1;
+    return NULL;
+}
+
+/* A CLEAR opens a snapshot (synced) unless it lacks the snapshot flag: then
+ * the deltas that follow build the book alone, which is never synced. */
+static const lutra_event *replay_apply_book(replay *rp, replay_file *f, replay_instrument *st,
+                                            const lutra_event *rec)
+{
+    const lutra_event *ev = &rp->cur;
+    if (!st->book && !(st->book = book_new()))
+        return replay_refuse(rp, f, rec, "out of memory for a book");
+    if (book_apply_event(st->book, ev) < 0) {
+        char what[96];
+        snprintf(what, sizeof what, "the book refused price %" PRId64 " qty %" PRId64,
+                 ev->delta.price, ev->delta.qty);
+        return replay_refuse(rp, f, rec, what);
+    }
+    if (ev->h.type == LUTRA_EV_BOOK_CLEAR)
+        st->synced = (ev->h.flags & LUTRA_F_SNAPSHOT) != 0;
+    return ev;
+}
+
+static void replay_apply_status(replay_instrument *st, const lutra_status *s)
+{
+    if (s->state == LUTRA_FEED_READY)
+        st->synced = 1;
+    else if (s->state == LUTRA_FEED_SYNCING || s->state == LUTRA_FEED_DISCONNECTED)
+        st->synced = 0;
+}
+
+/* Copy ev as the current event, under its registry id, and apply it. */
+static const lutra_event *replay_apply(replay *rp, replay_file *f, const lutra_event *ev)
+{
+    uint32_t id = f->ids[ev->h.instrument];
+    replay_instrument *st = &rp->inst[id];
+    /* Deltas are most of any feed: a fixed-size copy the compiler inlines. */
+    if (ev->h.size == sizeof(lutra_book_delta))
+        rp->cur.delta = ev->delta;
+    else
+        memcpy(&rp->cur, ev, ev->h.size);
+    rp->cur.h.instrument = id;
+    switch (ev->h.type) {
+    case LUTRA_EV_BOOK_CLEAR:
+    case LUTRA_EV_BOOK_DELTA:
+        if (!replay_apply_book(rp, f, st, ev))
+            return NULL;
+        break;
+    case LUTRA_EV_STATUS:
+        replay_apply_status(st, &rp->cur.status);
+        break;
+    default:
+        break;
+    }
+    if ((ev->h.flags & LUTRA_F_LAST) && st->book && book_is_crossed(st->book))
+        st->crossed++;
+    return &rp->cur;
+}
+
+/* Several files: take the earliest head, and copy it before reading past it. */
+static const lutra_event *replay_next_merged(replay *rp)
+{
+    replay_file *f = replay_pick(rp);
+    const lutra_event *ev;
+    if (!f)
+        return NULL;
+    ev = replay_apply(rp, f, f->head);
+    replay_advance(rp, f);
+    return ev;
+}
+
+const lutra_event *replay_next(replay *rp)
+{
+    const lutra_event *ev;
+    if (rp->stopped)
+        return NULL;
+    if (rp->nfiles != 1)
+        return replay_next_merged(rp);
+    ev = evfile_next(rp->files->reader);
+    return ev ? replay_apply(rp, rp->files, ev) : NULL;
+}
+
+int64_t replay_peek_time(replay *rp)
+{
+    const lutra_event *ev;
+    const replay_file *f;
+    if (rp->stopped)
+        return INT64_MAX;
+    if (rp->nfiles == 1) {
+        ev = evfile_peek(rp->files->reader);
+        return ev ? ev->h.ts_recv : INT64_MAX;
+    }
+    f = replay_pick(rp);
+    return f ? f->head_ts : INT64_MAX;
+}
+
+book *replay_book(replay *rp, uint32_t instrument)
+{
+    return instrument < rp->ninst ? rp->inst[instrument].book : NULL;
+}
+
+int replay_synced(const replay *rp, uint32_t instrument)
+{
+    return instrument < rp->ninst ? rp->inst[instrument].synced : 0;
+}
+
+uint64_t replay_crossed(const replay *rp, uint32_t instrument)
+{
+    return instrument < rp->ninst ? rp->inst[instrument].crossed : 0;
+}
+
+size_t replay_file_count(const replay *rp)
+{
+    return rp->nfiles;
+}
+
+const char *replay_file_path(const replay *rp, size_t i)
+{
+    return i < rp->nfiles ? rp->files[i].path : NULL;
+}
+
+size_t replay_file_truncated(const replay *rp, size_t i)
+{
+    return i < rp->nfiles ? evfile_truncated(rp->files[i].reader) : 0;
+}
+
+int replay_file_corrupt(const replay *rp, size_t i, const char **why)
+{
+    const replay_file *f;
+    if (i >= rp->nfiles)
+        return 0;
+    f = &rp->files[i];
+    if (f->why[0]) {
+        if (why)
+            *why = f->why;
+        return 1;
+    }
+    if (evfile_corrupt(f->reader)) {
+        if (why)
+            *why = evfile_reader_error(f->reader);
+        return 1;
+    }
+    return 0;
+}
