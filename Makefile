@@ -7,6 +7,8 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 PROVE_JOBS  ?= 2
 
+MAKEFLAGS += --no-print-directory
+
 # Tests read the shared real market data beside the checkout.
 export LUTRA_SHARED_DATA ?= $(abspath ../shared/data)
 

@@ -23,6 +23,7 @@
 #include "evfile.h"
 #include "instrument.h"
 #include "replay.h"
+#include "rng.h"
 
 #define DEFAULT_SYNTHETIC 50000000ULL
 #define SNAPSHOT_LEVELS 1000
@@ -60,7 +61,7 @@ static void print_memory(const char *when)
 
 typedef struct market {
     evfile_writer *w;
-    uint64_t state;   /* xorshift64* */
+    rng rng;
     int64_t ts;
     int64_t mid;      /* in ticks; bids below it, asks above, never crossed */
     uint64_t written;
@@ -69,10 +70,7 @@ typedef struct market {
 
 static uint64_t market_random(market *m)
 {
-    m->state ^= m->state >> 12;
-    m->state ^= m->state << 25;
-    m->state ^= m->state >> 27;
-    return m->state * 0x2545F4914F6CDD1DULL;
+    return rng_next(&m->rng);
 }
 
 static int market_emit(market *m, uint8_t type, uint8_t flags, int64_t price, int64_t qty,
@@ -149,8 +147,9 @@ static int market_message(market *m, char *err, size_t errlen)
 static int write_synthetic(const char *path, uint64_t n, char *err, size_t errlen)
 {
     lutra_instrument def;
-    market m = {.state = 0x9E3779B97F4A7C15ULL, .ts = INT64_C(1723161600) * 1000000000,
+    market m = {.ts = INT64_C(1723161600) * 1000000000,
                 .mid = 6183763, .target = n};
+    rng_seed(&m.rng, 0x9E3779B97F4A7C15ULL, 0);
     memset(&def, 0, sizeof def);
     snprintf(def.venue, sizeof def.venue, "binance");
     snprintf(def.symbol, sizeof def.symbol, "BTCUSDT");

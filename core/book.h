@@ -6,8 +6,9 @@
  * crossed book (best bid >= best ask) is reported by book_is_crossed and left
  * as the feed made it, because fixing it silently would hide a feed problem.
  *
- * Best bid and ask are O(1); level i (0 = best) on a side is O(1); any number
- * of levels (Binance snapshots have 5,000 a side).
+ * Best bid and ask are O(1); level i (0 = best) costs O(1 + i/16), cheap near
+ * the top where strategies read; any number of levels (Binance snapshots have
+ * 5,000 a side).
  */
 #ifndef LUTRA_BOOK_H
 #define LUTRA_BOOK_H

@@ -252,12 +252,14 @@ static void inspect_summary_text(inspect_state *st, size_t depth)
         if (s->messages)
             printf("  %-12s %" PRIu64 "\n", "book msgs", s->messages);
         inspect_format_duration(s->longest_silence, dur, sizeof dur);
-        printf("  %-12s %" PRIu64 " sequence gaps reported by the feed\n", "gaps", s->gaps);
         printf("  %-12s %s between two events\n", "longest", dur);
-        printf("  %-12s %" PRIu64 " moments with best bid >= best ask\n", "crossed",
-               replay_crossed(st->rp, id));
-        if (replay_book(st->rp, id))
+        if (s->by_type[LUTRA_EV_STATUS] || replay_book(st->rp, id))
+            printf("  %-12s %" PRIu64 " sequence gaps reported by the feed\n", "gaps", s->gaps);
+        if (replay_book(st->rp, id)) {
+            printf("  %-12s %" PRIu64 " moments with best bid >= best ask\n", "crossed",
+                   replay_crossed(st->rp, id));
             inspect_put_book_text(st, id, "at the end", depth);
+        }
     }
 }
 

@@ -38,6 +38,13 @@ typedef struct json_iter {
     uint64_t opaque[6];
 } json_iter;
 
+/* A piece of text in the current document (or, for a string with escapes,
+ * in the parser's buffer): valid until the next json_parse. */
+typedef struct json_text {
+    const char *s;
+    size_t len;
+} json_text;
+
 /* @return a parser, or NULL when out of memory. One per thread. */
 json_parser *json_parser_new(void);
 void json_parser_free(json_parser *p);
@@ -75,6 +82,26 @@ int json_is_null(json_value *v);
  * 1 with the next element in *out, until it returns 0 (end) or -1 (error). */
 int json_array_begin(json_value *arr, json_iter *it);
 int json_array_next(json_iter *it, json_value *out);
+
+/*
+ * Read the rows of an array of arrays -- an order book side such as
+ * [["61837.63","0.5"],["61837.62","1.2",7],...] -- in one call, from an
+ * iterator that json_array_begin started (json_array_next may have read
+ * some rows before). Each row must be an array of at least cols strings or
+ * numbers; its first cols elements go to out row by row (out[r * cols + c]),
+ * as json_number_text gives them; further elements are skipped.
+ *
+ * At most max_rows rows are read; *nrows says how many. Call again with the
+ * same iterator for the rest: a 5,000-level snapshot can be read in batches
+ * of a small buffer.
+ * @return 0 when the array ended, 1 when out is full and rows remain, -1 on
+ * a row that is not an array, too short, an element that is neither string
+ * nor number, or a malformed document (the error names the row and element,
+ * counted from 0 over the whole array: "[12][1]: ..."); *nrows then counts
+ * the rows read before it.
+ */
+int json_string_rows(json_iter *it, json_text *out, size_t cols, size_t max_rows,
+                     size_t *nrows);
 
 /* The calling thread's last JSON error, a static English string. */
 const char *json_last_error(void);

@@ -89,8 +89,16 @@ typedef struct lutra_host_api {
     const char *(*json_last_error)(void);
     int (*json_field_opt)(json_value *obj, const char *key, json_value *out);
 
+    /* Services below took a reserved slot, so `size` covers them in every
+     * host of this ABI version: a host older than one leaves it NULL. Check
+     * the pointer before the first call. */
+
+    /* A whole array of [price, qty, ...] rows in one call (json.h). */
+    int (*json_string_rows)(json_iter *it, json_text *out, size_t cols, size_t max_rows,
+                            size_t *nrows);
+
     /* Room to grow without breaking plugins built against this version. */
-    void *reserved[31];
+    void *reserved[30];
 } lutra_host_api;
 
 /*

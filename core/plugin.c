@@ -366,6 +366,7 @@ static const lutra_host_api host_api = {
     .json_array_next = json_array_next,
     .json_last_error = json_last_error,
     .json_field_opt = json_field_opt,
+    .json_string_rows = json_string_rows,
 };
 
 /* ---- Instances ---- */

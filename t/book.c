@@ -3,6 +3,9 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "book.h"
 #include "tap.h"
@@ -341,9 +344,86 @@ static void test_events(void)
     book_free(b);
 }
 
+/* A limited address space and AddressSanitizer's shadow memory do not mix. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BOOK_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BOOK_TEST_ASAN 1
+#endif
+#endif
+
+#ifndef BOOK_TEST_ASAN
+/*
+ * Run out of memory for real: a child limits its address space to 64 MB
+ * more than it uses, then adds levels until a delta is refused. @return
+ * the child's exit status: 0 if the refused delta left the book as it was
+ * and the book still works, else the number of the check that failed.
+ */
+static int out_of_memory_child(void)
+{
+    struct rlimit lim;
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    book *b = book_new();
+    book_level lv;
+    int64_t price;
+
+    if (!f || fscanf(f, "%ld", &pages) != 1 || !b)
+        return 10;
+    fclose(f);
+    lim.rlim_cur = lim.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (64 << 20);
+    if (setrlimit(RLIMIT_AS, &lim) != 0)
+        return 11;
+    for (price = 1; price < 100000000; price++) {
+        if (book_apply_delta(b, BOOK_BID, price, price) != 0)
+            break;
+    }
+    if (price == 100000000)
+        return 1; /* never ran out */
+    if (book_depth(b, BOOK_BID) != (size_t)(price - 1))
+        return 2;
+    if (book_best_bid(b, &lv) != 0 || lv.price != price - 1 || lv.qty != price - 1)
+        return 3;
+    if (book_qty_at(b, BOOK_BID, price) != 0)
+        return 4;
+    if (book_level_at(b, BOOK_BID, (size_t)(price - 2), &lv) != 0 || lv.price != 1)
+        return 5;
+    if (book_apply_delta(b, BOOK_BID, price - 1, 0) != 0 ||
+        book_depth(b, BOOK_BID) != (size_t)(price - 2))
+        return 6;
+    if (book_apply_delta(b, BOOK_BID, 7, 70) != 0 || book_qty_at(b, BOOK_BID, 7) != 70)
+        return 7;
+    book_free(b);
+    return 0;
+}
+#endif
+
+static void test_out_of_memory(void)
+{
+#ifdef BOOK_TEST_ASAN
+    skip(1, "out of memory: a limited address space and AddressSanitizer do not mix");
+#else
+    int status = -1;
+    pid_t pid;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0)
+        _exit(out_of_memory_child());
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+        ok(0, "out of memory: could not run the child");
+        return;
+    }
+    if (!ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "out of memory: the refused delta leaves the book unchanged and usable"))
+        diag("child status %d (exit %d)", status, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+#endif
+}
+
 int main(void)
 {
-    plan(84);
+    plan(85);
     test_empty();
     test_snapshot();
     test_changes(BOOK_BID);
@@ -354,5 +434,6 @@ int main(void)
     test_price_range();
     test_deep();
     test_events();
+    test_out_of_memory();
     return done();
 }

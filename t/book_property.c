@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include "book.h"
+#include "rng.h"
 #include "tap.h"
 
 #define SEEDS 4
@@ -43,23 +44,14 @@ typedef struct stats {
 } stats;
 
 typedef struct gen {
-    uint64_t rng;
+    rng rng;
     int64_t mid;
     size_t target_depth;
 } gen;
 
-/* splitmix64 */
-static uint64_t rnd(gen *g)
-{
-    uint64_t z = (g->rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static uint64_t below(gen *g, uint64_t n)
 {
-    return rnd(g) % n;
+    return rng_next(&g->rng) % n;
 }
 
 /* ---- The model ---- */
@@ -294,7 +286,7 @@ static int run_seed(uint64_t seed, stats *st)
 {
     static model m;
     static const size_t targets[] = {20, 300, 1500, 60};
-    gen g = {seed, 1000000, 20};
+    gen g = {.mid = 1000000, .target_depth = 20};
     book *b = book_new();
     book_side side;
     int64_t price;
@@ -303,6 +295,7 @@ static int run_seed(uint64_t seed, stats *st)
         diag("seed %" PRIu64 ": book_new failed", seed);
         return 0;
     }
+    rng_seed(&g.rng, seed, 0);
     m.side[0].n = m.side[1].n = 0;
     for (long i = 0; i < STEPS_PER_SEED; i++) {
         g.target_depth = targets[(i / 10000) % 4];
@@ -323,8 +316,15 @@ static int run_seed(uint64_t seed, stats *st)
 int main(void)
 {
     const char *env = getenv("LUTRA_SEED");
-    uint64_t base = env && *env ? strtoull(env, NULL, 0) : DEFAULT_SEED;
+    uint64_t base = DEFAULT_SEED;
     stats st = {0};
+    char *end;
+
+    if (env && *env) {
+        base = strtoull(env, &end, 0);
+        if (*end)
+            bail_out("LUTRA_SEED=%s is not a number", env);
+    }
 
     plan(SEEDS + 1);
     for (uint64_t s = base; s < base + SEEDS; s++) {

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rng.h"
 #include "tap.h"
 #include "timestamp.h"
 
@@ -168,26 +169,19 @@ static void test_days_from_civil(void)
     is_int(ts_days_from_civil(0, 3, 1), -719468, "days_from_civil 0000-03-01");
 }
 
-static uint64_t xorshift64(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
-
 /* Random instants over 1970..2100, some on whole seconds or milliseconds so
  * every fraction width is exercised. */
 static void test_round_trip(void)
 {
     const int64_t span = SEC(ts_days_from_civil(2100, 1, 1) * 86400);
-    uint64_t rng = UINT64_C(0x2545f4914f6cdd1d);
+    rng rng;
     char buf[TS_ISO_MAX];
     int bad = 0;
 
+    rng_seed(&rng, UINT64_C(0x2545f4914f6cdd1d), 0);
+
     for (int i = 0; i < 100000; i++) {
-        int64_t ns = (int64_t)(xorshift64(&rng) % (uint64_t)span), back = -1;
+        int64_t ns = (int64_t)(rng_next(&rng) % (uint64_t)span), back = -1;
         int n;
         switch (i % 4) {
         case 1: ns -= ns % TS_NS_PER_SEC; break;

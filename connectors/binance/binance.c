@@ -300,16 +300,23 @@ static void bn_destroy(void *self)
     free(c);
 }
 
-/* The host must offer every service up to the last one we call. */
-static int host_api_usable(const lutra_host_api *api)
+/* The host must offer every service we call: its size must cover the
+ * last, and json_string_rows, which took a reserved slot, must be set. */
+static int host_api_usable(const lutra_host_api *api, lutra_host *h)
 {
-    size_t need = offsetof(lutra_host_api, json_field_opt) + sizeof api->json_field_opt;
-    return api->abi_version == LUTRA_PLUGIN_ABI_VERSION && api->size >= need;
+    size_t need = offsetof(lutra_host_api, json_string_rows) + sizeof api->json_string_rows;
+
+    if (api->abi_version != LUTRA_PLUGIN_ABI_VERSION)
+        return 0;
+    if (api->size >= need && api->json_string_rows)
+        return 1;
+    api->log(h, LUTRA_LOG_ERROR, "this lutra is older than the connector: no json_string_rows");
+    return 0;
 }
 
 static void *bn_create(const lutra_host_api *api, lutra_host *h)
 {
-    if (!host_api_usable(api))
+    if (!host_api_usable(api, h))
         return NULL;
     bn_conn *c = calloc(1, sizeof *c);
     if (!c) {

@@ -28,6 +28,7 @@
 #include <zlib.h>
 
 #include "fixed.h"
+#include "rng.h"
 #include "timestamp.h"
 
 #define CAPTURE_NAME "btcusdt-sample.capture.gz"
@@ -57,82 +58,6 @@
 #define DEPTH_MAX 1700 /* drop the farthest level above this many */
 #define DIFF_INTERVAL_NS (100 * TS_NS_PER_MS)
 #define SNAPSHOT_AFTER_NS (250 * TS_NS_PER_MS)
-
-/* ---- Deterministic randomness: splitmix64 seeds xoshiro256** ---- */
-
-struct rng {
-    uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-/* Each part of the output draws from its own stream, so a change to one
- * (say the latency model) does not reshuffle the others. */
-static void rng_seed(struct rng *r, uint64_t seed, uint64_t stream)
-{
-    uint64_t x = seed ^ (stream * UINT64_C(0xd1342543de82ef95));
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-/* Uniform in (0, 1): never 0, so log() of it is finite. */
-static double rng_uniform(struct rng *r)
-{
-    return ((double)(rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
-}
-
-static int rng_chance(struct rng *r, double p)
-{
-    return rng_uniform(r) < p;
-}
-
-/* Uniform integer in [lo, hi]; the modulo bias is far below what matters here. */
-static int64_t rng_range(struct rng *r, int64_t lo, int64_t hi)
-{
-    return lo + (int64_t)(rng_next(r) % (uint64_t)(hi - lo + 1));
-}
-
-static double rng_normal(struct rng *r)
-{
-    double u1 = rng_uniform(r), u2 = rng_uniform(r);
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
-static double rng_exp(struct rng *r, double mean)
-{
-    return -mean * log(rng_uniform(r));
-}
-
-/* Pareto with minimum xmin and tail index alpha: many small, few large. */
-static double rng_pareto(struct rng *r, double xmin, double alpha)
-{
-    return xmin * pow(rng_uniform(r), -1.0 / alpha);
-}
 
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 {
@@ -325,8 +250,8 @@ static void side_free(struct side *s)
 /* ---- The generator's state ---- */
 
 struct gen {
-    struct rng flow;    /* order flow and prices */
-    struct rng latency; /* network delays */
+    rng flow;    /* order flow and prices */
+    rng latency; /* network delays */
     struct side bids, asks;
     int64_t update_id;  /* of the last book change */
     int64_t diffed_id;  /* u of the last diff sent */
@@ -581,7 +506,7 @@ static int64_t fair_bid(const struct gen *g)
 /* Size of a resting order in lots: larger near the touch, lumpy. */
 static int64_t maker_size(struct gen *g, int64_t distance)
 {
-    struct rng *r = &g->flow;
+    rng *r = &g->flow;
     double btc;
     if (rng_chance(r, 0.22))
         return rng_range(r, 1, 300); /* small retail orders */
@@ -596,7 +521,7 @@ static int64_t maker_size(struct gen *g, int64_t distance)
 /* Size of a taker order in lots: many tiny, a heavy tail of large ones. */
 static int64_t taker_size(struct gen *g)
 {
-    struct rng *r = &g->flow;
+    rng *r = &g->flow;
     if (rng_chance(r, 0.3))
         return rng_range(r, 5, 30);
     int64_t lots = round_clamped(rng_pareto(r, 30.0, 0.9), 1, MAX_TAKER_LOTS);
@@ -666,7 +591,7 @@ static double buy_bias(const struct gen *g)
 
 static int event_add(struct gen *g)
 {
-    struct rng *r = &g->flow;
+    rng *r = &g->flow;
     int bid = rng_chance(r, 1.0 - buy_bias(g));
     int64_t d;
     if (rng_chance(r, 0.6)) /* quoting near fair */
@@ -679,7 +604,7 @@ static int event_add(struct gen *g)
 
 static int event_cancel(struct gen *g)
 {
-    struct rng *r = &g->flow;
+    rng *r = &g->flow;
     struct side *s = gen_side(g, rng_chance(r, 0.5));
     if (s->n < 2)
         return 0;
@@ -710,7 +635,7 @@ static int chase_stale(struct gen *g, int stale_ask)
 
 static int one_event(struct gen *g)
 {
-    struct rng *r = &g->flow;
+    rng *r = &g->flow;
     int64_t fb = fair_bid(g);
     int stale_ask = side_touch(&g->asks)->px < fb;
     int stale_bid = side_touch(&g->bids)->px > fb + 1;
@@ -772,7 +697,7 @@ static int keep_depth(struct gen *g, struct side *s)
  */
 static int step_fair(struct gen *g)
 {
-    struct rng *r = &g->flow;
+    rng *r = &g->flow;
     const double phi = 0.99988, shock = 0.75 * sqrt(1.0 - phi * phi);
     const double ticks_per_sqrt_step = 220.0 * sqrt(0.1);
     g->vol_state = phi * g->vol_state + shock * rng_normal(r);
@@ -969,7 +894,7 @@ static int64_t to_cents(double price)
 
 /* One day: the open gaps a little from yesterday's close; high and low reach
  * past both by a random part of the day's volatility. */
-static struct bar next_bar(struct rng *r, const struct regime *rg, double *close)
+static struct bar next_bar(rng *r, const struct regime *rg, double *close)
 {
     struct bar b;
     double open = *close * exp(0.15 * rg->vol * rng_normal(r));
@@ -1009,7 +934,7 @@ static void csv_bar(struct buf *b, int64_t day, const struct bar *bar)
 static int write_daily(const char *dir, uint64_t seed, int days, char *err, size_t errlen)
 {
     char path[4096], tmp[4200];
-    struct rng r;
+    rng r;
     struct buf line = {0};
     double close = 100.0;
     size_t regime = NREGIMES - 1; /* a sideways first month */
