@@ -14,13 +14,12 @@
  * API with exceptions compiled out, and the parser is allocated with nothrow.
  *
  * Keys are matched as written: simdjson does not unescape them (no exchange
- * escapes a key). Values are unescaped.
+ * escapes a key). String values are unescaped; number texts are not.
  *
  * Speed: a connector reads thousands of prices a second through this file,
- * so the text of a string without a backslash (every price, quantity and
- * symbol an exchange sends) is sliced from the document rather than copied
- * by simdjson into its string buffer, and json_string_rows reads a whole
- * order book side in one call instead of one call per element.
+ * so number texts are sliced from the document, never copied into
+ * simdjson's string buffer, and json_string_rows reads a whole order book
+ * side in one call instead of one call per element.
  */
 #define SIMDJSON_EXCEPTIONS 0
 /* simdjson's own asserts and usage checks run in unoptimised (debug) builds
@@ -97,19 +96,6 @@ static int fail_msg(const char *msg)
     return -1;
 }
 
-/* Fail naming element [row] or [row][col] of json_string_rows' array. */
-static int fail_at(size_t row, size_t col, error_code e)
-{
-    const char *why = e == simdjson::INCORRECT_TYPE
-                          ? (col == SIZE_MAX ? "not an array" : "not a number or a string")
-                          : simdjson::error_message(e);
-    if (col == SIZE_MAX)
-        snprintf(last_error, sizeof last_error, "[%zu]: %s", row, why);
-    else
-        snprintf(last_error, sizeof last_error, "[%zu][%zu]: %s", row, col, why);
-    return -1;
-}
-
 extern "C" const char *json_last_error(void)
 {
     return last_error;
@@ -135,17 +121,51 @@ static void set_value(json_value *out, od::value val, json_parser *p)
 /* SUCCESS while the document is usable; else the error that ended it. */
 static error_code dead(const json_parser *p)
 {
+    if (p->fatal)
+        return p->fatal;
     return const_cast<od::document &>(p->doc).is_alive() ? simdjson::SUCCESS
-           : p->fatal                                     ? p->fatal
                                                           : simdjson::TAPE_ERROR;
 }
 
-/* Remember the first error that ended the document. */
+/* Remember the first error that ended the document: one after which
+ * simdjson gave up on it, or a broken structure, which simdjson does not
+ * always give up on at once. */
 static error_code note(json_parser *p, error_code e)
 {
-    if (e && !p->fatal && !p->doc.is_alive())
+    bool broken = e == simdjson::TAPE_ERROR || e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+    if (e && !p->fatal && (broken || !p->doc.is_alive()))
         p->fatal = e;
     return e;
+}
+
+/* raw_json_token differs in return type between document and value. */
+static simdjson_result<std::string_view> raw_token(od::document &d)
+{
+    return d.raw_json_token();
+}
+
+static simdjson_result<std::string_view> raw_token(od::value &v)
+{
+    return simdjson_result<std::string_view>(v.raw_json_token());
+}
+
+/* Is there no value where x stands, but the end of its array or object, or
+ * a separator ([1,], {"a":})? simdjson calls that a wrong type; it is a
+ * broken document. */
+template <typename X>
+static bool misplaced(X &x)
+{
+    std::string_view tok;
+    if (raw_token(x).get(tok) || tok.empty())
+        return true;
+    return tok[0] == ']' || tok[0] == '}' || tok[0] == ',' || tok[0] == ':';
+}
+
+/* A wrong type is a broken document when there is no value at all. */
+template <typename X>
+static error_code wrong_type_or_broken(X &x, error_code e)
+{
+    return e == simdjson::INCORRECT_TYPE && misplaced(x) ? simdjson::TAPE_ERROR : e;
 }
 
 /*
@@ -160,19 +180,10 @@ static error_code take(json_value *v, F &&f, T &out)
     if (e)
         return e;
     if (b->is_root)
-        return note(b->p, f(b->p->doc).get(out));
-    return note(b->p, f(b->val).get(out));
-}
-
-/* raw_json_token differs in return type between document and value. */
-static simdjson_result<std::string_view> raw_token(od::document &d)
-{
-    return d.raw_json_token();
-}
-
-static simdjson_result<std::string_view> raw_token(od::value &v)
-{
-    return simdjson_result<std::string_view>(v.raw_json_token());
+        e = wrong_type_or_broken(b->p->doc, f(b->p->doc).get(out));
+    else
+        e = wrong_type_or_broken(b->val, f(b->val).get(out));
+    return note(b->p, e);
 }
 
 /* ---- Parser ---- */
@@ -254,7 +265,7 @@ static bool is_json_space(char c)
 }
 
 /* A token trimmed of the whitespace before the next structural character. */
-static std::string_view trim_token(std::string_view tok)
+simdjson_really_inline static std::string_view trim_token(std::string_view tok)
 {
     size_t n = tok.size();
     while (n && is_json_space(tok[n - 1]))
@@ -262,43 +273,38 @@ static std::string_view trim_token(std::string_view tok)
     return tok.substr(0, n);
 }
 
-static const char not_text[] = "not a number or a string holding one";
-
 /*
- * The contents of a string (unescaped), or with numbers set the text of a
- * number as written. Stage 1 has already checked every string's quotes,
- * UTF-8 and control characters, so a string token without a backslash is
- * its own value: only escapes need simdjson's get_string and its copy.
+ * The text of a number or a string as written: for a string, the
+ * characters between its quotes, escapes left as they are -- a number, a
+ * price or an id has none, and decoding them costs a scan and a copy of
+ * every string. The token runs from the value to the next structural
+ * character: a string's closing quote, then perhaps whitespace. Stage 1 has
+ * already checked the quotes, UTF-8 and control characters.
  * @return INCORRECT_TYPE for any other value.
  */
 template <typename X>
-static simdjson_result<std::string_view> read_text(X &x, bool numbers)
+simdjson_really_inline static simdjson_result<std::string_view> read_text(X &x)
 {
     std::string_view tok;
     error_code e = raw_token(x).get(tok);
     if (e)
         return e;
+    size_t n = tok.size();
+    if (n >= 2 && tok[0] == '"' && tok[n - 1] == '"')
+        return tok.substr(1, n - 2); /* the usual case: no whitespace follows */
     tok = trim_token(tok);
-    if (tok.empty())
-        return simdjson::INCORRECT_TYPE;
-    char c = tok[0];
-    if (c == '"') {
-        size_t n = tok.size();
-        if (n < 2 || tok[n - 1] != '"' || memchr(tok.data() + 1, '\\', n - 2))
-            return x.get_string();
+    n = tok.size();
+    if (n >= 2 && tok[0] == '"' && tok[n - 1] == '"')
         return tok.substr(1, n - 2);
-    }
-    if (numbers && (c == '-' || (c >= '0' && c <= '9')))
+    if (n >= 1 && (tok[0] == '-' || (tok[0] >= '0' && tok[0] <= '9')))
         return tok;
-    return simdjson::INCORRECT_TYPE;
+    return wrong_type_or_broken(x, simdjson::INCORRECT_TYPE);
 }
 
-static int text_out(json_value *v, bool numbers, const char **s, size_t *len)
+extern "C" int json_string(json_value *v, const char **s, size_t *len)
 {
     std::string_view sv;
-    error_code e = take(v, [numbers](auto &x) { return read_text(x, numbers); }, sv);
-    if (e == simdjson::INCORRECT_TYPE && numbers)
-        return fail_msg(not_text);
+    error_code e = take(v, [](auto &x) { return x.get_string(); }, sv);
     if (e)
         return fail(e);
     *s = sv.data();
@@ -306,14 +312,17 @@ static int text_out(json_value *v, bool numbers, const char **s, size_t *len)
     return 0;
 }
 
-extern "C" int json_string(json_value *v, const char **s, size_t *len)
-{
-    return text_out(v, false, s, len);
-}
-
 extern "C" int json_number_text(json_value *v, const char **s, size_t *len)
 {
-    return text_out(v, true, s, len);
+    std::string_view sv;
+    error_code e = take(v, [](auto &x) { return read_text(x); }, sv);
+    if (e == simdjson::INCORRECT_TYPE)
+        return fail_msg("not a number or a string holding one");
+    if (e)
+        return fail(e);
+    *s = sv.data();
+    *len = sv.size();
+    return 0;
 }
 
 extern "C" int json_int64(json_value *v, int64_t *out)
@@ -407,7 +416,7 @@ static error_code closed_why(json_parser *p, od::array_iterator &it)
 }
 
 /* Step past the element last handed out, if any. */
-static void step(iter_box *b)
+simdjson_really_inline static void step(iter_box *b)
 {
     if (b->started) {
         ++b->it;
@@ -434,9 +443,30 @@ extern "C" int json_array_next(json_iter *it, json_value *out)
     return 1;
 }
 
+/* Fail naming element [row] or [row][col] of json_string_rows' array. */
+static int fail_at(json_parser *p, size_t row, size_t col, error_code e)
+{
+    note(p, e);
+    const char *why = e == simdjson::INCORRECT_TYPE
+                          ? (col == SIZE_MAX ? "not an array" : "not a number or a string")
+                          : simdjson::error_message(e);
+    if (col == SIZE_MAX)
+        snprintf(last_error, sizeof last_error, "[%zu]: %s", row, why);
+    else
+        snprintf(last_error, sizeof last_error, "[%zu][%zu]: %s", row, col, why);
+    return -1;
+}
+
+static int fail_short(size_t row, size_t got, size_t want)
+{
+    snprintf(last_error, sizeof last_error, "[%zu]: %zu element%s, %zu wanted", row, got,
+             got == 1 ? "" : "s", want);
+    return -1;
+}
+
 /* The row under b's iterator: its first cols elements into out.
  * @return 0, or -1 with the error set. */
-static int read_row(iter_box *b, json_text *out, size_t cols)
+simdjson_really_inline static int read_row(iter_box *b, json_text *out, size_t cols)
 {
     json_parser *p = b->p;
     od::value row, v;
@@ -445,24 +475,46 @@ static int read_row(iter_box *b, json_text *out, size_t cols)
     std::string_view sv;
     error_code e;
 
-    if ((e = note(p, (*b->it).get(row))) || (e = note(p, row.get_array().get(a))) ||
-        (e = note(p, a.begin().get(it))))
-        return fail_at(b->index, SIZE_MAX, e);
-    for (size_t col = 0; col < cols; col++) {
-        if (col > 0)
-            ++it;
+    if ((e = (*b->it).get(row)) || (e = wrong_type_or_broken(row, row.get_array().get(a))) ||
+        (e = a.begin().get(it)))
+        return fail_at(p, b->index, SIZE_MAX, e);
+    for (size_t col = 0; col < cols; col++, ++it) {
         if (!on_element(it)) {
             if ((e = closed_why(p, it)))
-                return fail_at(b->index, col, e);
-            snprintf(last_error, sizeof last_error, "[%zu]: %zu element%s, %zu wanted",
-                     b->index, col, col == 1 ? "" : "s", cols);
-            return -1;
+                return fail_at(p, b->index, col, e);
+            return fail_short(b->index, col, cols);
         }
-        if ((e = note(p, (*it).get(v))) || (e = note(p, read_text(v, true).get(sv))))
-            return fail_at(b->index, col, e);
+        if ((e = (*it).get(v)) || (e = read_text(v).get(sv)))
+            return fail_at(p, b->index, col, e);
         out[col] = json_text{sv.data(), sv.size()};
     }
-    return 0; /* elements beyond cols: the next step skips them */
+    /* Elements beyond cols are left to the next step to skip, but an error
+     * after the last one read (a missing comma) belongs to this row. */
+    if (on_element(it) && (e = (*it).get(v)))
+        return fail_at(p, b->index, SIZE_MAX, e);
+    return 0;
+}
+
+/* json_string_rows on b, a copy of the caller's iterator. */
+simdjson_really_inline static int read_rows(iter_box *b, json_text *out, size_t cols,
+                                            size_t max_rows, size_t *nrows)
+{
+    error_code e;
+
+    for (size_t n = 0;; n++) {
+        step(b);
+        if (!on_element(b->it)) {
+            if ((e = closed_why(b->p, b->it)))
+                return fail_at(b->p, b->index, SIZE_MAX, e);
+            return 0;
+        }
+        if (n == max_rows)
+            return 1;
+        b->started = true;
+        if (read_row(b, out + n * cols, cols) != 0)
+            return -1;
+        *nrows = n + 1; /* so far */
+    }
 }
 
 extern "C" int json_string_rows(json_iter *it, json_text *out, size_t cols, size_t max_rows,
@@ -476,18 +528,10 @@ extern "C" int json_string_rows(json_iter *it, json_text *out, size_t cols, size
         return fail(e);
     if (cols == 0)
         return fail_msg("json_string_rows: cols must be at least 1");
-    for (size_t n = 0;; n++) {
-        step(b);
-        if (!on_element(b->it)) {
-            if ((e = closed_why(b->p, b->it)))
-                return fail_at(b->index, SIZE_MAX, e);
-            return 0;
-        }
-        if (n == max_rows)
-            return 1;
-        b->started = true;
-        if (read_row(b, out + n * cols, cols) != 0)
-            return -1;
-        *nrows = n + 1;
-    }
+    /* Work on a copy the compiler can keep in registers: through b, every
+     * store to out might change the iterator, so it would be reloaded. */
+    iter_box local = *b;
+    int rc = read_rows(&local, out, cols, max_rows, nrows);
+    *b = local;
+    return rc;
 }

@@ -12,7 +12,10 @@
  * order (a missing field costs one scan of the object).
  *
  * Every function returns 0 on success and -1 on failure (missing field,
- * wrong type, malformed document); json_last_error then says why.
+ * wrong type, malformed document); json_last_error then says why. After a
+ * malformed part is met, every later call on the document fails with that
+ * first error. Order book sides are read fastest with json_string_rows:
+ * one call for the whole array rather than several per level.
  */
 #ifndef LUTRA_JSON_H
 #define LUTRA_JSON_H
@@ -38,8 +41,7 @@ typedef struct json_iter {
     uint64_t opaque[6];
 } json_iter;
 
-/* A piece of text in the current document (or, for a string with escapes,
- * in the parser's buffer): valid until the next json_parse. */
+/* A piece of the current document's text, valid as long as its values. */
 typedef struct json_text {
     const char *s;
     size_t len;
@@ -68,7 +70,9 @@ int json_field_opt(json_value *obj, const char *key, json_value *out);
 int json_string(json_value *v, const char **s, size_t *len);
 
 /* A number's or string's text as written, for exact decimal parsing:
- * "61837.63" (from a string) or 1e-05 (from a bare number). */
+ * "61837.63" (from a string) or 1e-05 (from a bare number). A string's
+ * text is its characters between the quotes, escapes left undecoded (no
+ * number has one; json_string decodes them). */
 int json_number_text(json_value *v, const char **s, size_t *len);
 
 int json_int64(json_value *v, int64_t *out);
@@ -89,7 +93,8 @@ int json_array_next(json_iter *it, json_value *out);
  * iterator that json_array_begin started (json_array_next may have read
  * some rows before). Each row must be an array of at least cols strings or
  * numbers; its first cols elements go to out row by row (out[r * cols + c]),
- * as json_number_text gives them; further elements are skipped.
+ * as json_number_text gives them (strings' escapes undecoded); further
+ * elements are skipped.
  *
  * At most max_rows rows are read; *nrows says how many. Call again with the
  * same iterator for the rest: a 5,000-level snapshot can be read in batches

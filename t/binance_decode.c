@@ -2,9 +2,9 @@
  * binance_decode.c -- the Binance connector's decode, through the plugin
  * loader as lutra uses it: hand-made messages for each rule of the book
  * synchronisation (buffering, dropping, gaps, stale snapshots, USD-M pu
- * chaining), trades, bookTicker quotes, refusals; then the real spot and
- * USD-M captures, checking the built L2 book against every bookTicker that
- * reports the same update id.
+ * chaining), trades, bookTicker quotes, refusals, level shapes, a
+ * 5,000-level snapshot; then the real spot and USD-M captures, checking the
+ * built L2 book against every bookTicker that reports the same update id.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -27,11 +27,21 @@ typedef struct sink {
     lutra_event ev[SINK_MAX];
     size_t n;
     size_t overflow;
+    uint64_t deltas; /* every BOOK_DELTA, past SINK_MAX too, folded in order */
 } sink;
+
+/* Fold a level into h: order matters, as in a book built from them. */
+static uint64_t fold_level(uint64_t h, int64_t price, int64_t qty, int bid)
+{
+    return (h * 1000003u) ^ ((uint64_t)price * 31u + (uint64_t)qty * 7u + (uint64_t)bid);
+}
 
 static int collect(void *ud, const lutra_event *ev)
 {
     sink *s = ud;
+    if (ev->h.type == LUTRA_EV_BOOK_DELTA)
+        s->deltas = fold_level(s->deltas, ev->delta.price, ev->delta.qty,
+                               !!(ev->h.flags & LUTRA_F_BID));
     if (s->n == SINK_MAX) {
         s->overflow++;
         return 0;
@@ -64,16 +74,19 @@ static void fixture_close(fixture *f)
     instrument_registry_free(f->reg);
 }
 
+#define MESSAGE_MAX (1 << 18)
+
 /* Decode one message (copied with padding); the sink holds its events. */
 static int feed(fixture *f, int64_t recv, const char *json)
 {
-    static char buf[8192 + JSON_PADDING];
+    static char buf[MESSAGE_MAX + JSON_PADDING];
     size_t len = strlen(json);
-    if (len > 8192)
+    if (len > MESSAGE_MAX)
         bail_out("test message too long");
     memcpy(buf, json, len + 1);
     f->out.n = 0;
     f->out.overflow = 0;
+    f->out.deltas = 0;
     return plugin_instance_decode(f->pi, recv, buf, len);
 }
 
@@ -365,6 +378,65 @@ static void test_ambiguous_snapshot(void)
     fixture_close(&f);
 }
 
+/* ---- Level shapes, and snapshots larger than one read ---- */
+
+static void test_level_shapes(void)
+{
+    fixture f;
+    fixture_open(&f, NULL);
+    is_int(feed(&f, 1000, SPOT_DIFF(1, 1, 1, "[\"1.00\",\"1.000\"]", "")), 0, "a first diff");
+    is_int(feed(&f, 2000, "{\"lastUpdateId\":1,\"bids\":[[\"1.00\",\"2.000\",[]]],"
+                          "\"asks\":[[\"2.00\",\"3.000\",\"x\",4]]}"),
+           0, "a snapshot whose levels have more elements (old messages had [])");
+    ok(find_delta(&f.out, 100) == 1 && f.out.ev[1].delta.qty == 2000 &&
+           find_delta(&f.out, 200) == 2 && f.out.ev[2].delta.qty == 3000,
+       "price and quantity read, the rest skipped");
+    is_int(feed(&f, 3000, SPOT_DIFF(1, 2, 2, "[\"1.00\",\"1.000\"],[\"1.01\"]", "")), -1,
+           "a level without its quantity refuses the diff");
+    is_int(f.out.n, 0, "as a whole");
+    is_int(feed(&f, 3100, SPOT_DIFF(1, 2, 2, "[\"1.00\",null]", "")), -1,
+           "a null quantity refuses the diff");
+    is_int(feed(&f, 3200, SPOT_DIFF(1, 2, 2, "\"1.00\"", "")), -1,
+           "a level that is not an array refuses the diff");
+    is_int(feed(&f, 3300, SPOT_DIFF(1, 2, 2, "[\"1.00\",\"1.000\"] [\"1.01\",\"1.000\"]", "")),
+           -1, "a missing comma between levels refuses the diff");
+    is_int(feed(&f, 4000, SPOT_DIFF(1, 2, 2, "[\"1.02\",\"5.000\"]", "")), 0,
+           "the next good diff decodes");
+    ok(f.out.n == 1 && f.out.ev[0].delta.price == 102, "and applies");
+    fixture_close(&f);
+}
+
+/* A 5,000-level snapshot (Binance's deepest) is read in several batches. */
+static void test_deep_snapshot(void)
+{
+    enum { DEPTH = 5000 };
+    static char msg[MESSAGE_MAX];
+    size_t len = 0;
+    uint64_t want = 0;
+    fixture f;
+
+    fixture_open(&f, NULL);
+    feed(&f, 1000, SPOT_DIFF(1, 1, 1, "[\"1.00\",\"1.000\"]", ""));
+    len += (size_t)snprintf(msg + len, sizeof msg - len, "{\"lastUpdateId\":1,\"bids\":[");
+    for (int side = 1; side >= 0; side--) {
+        for (int i = 0; i < DEPTH; i++) {
+            /* Bids down from 50000.00, asks up from 50000.01; qty i+1 thousandths. */
+            int64_t price = side ? 5000000 - i : 5000001 + i;
+            len += (size_t)snprintf(msg + len, sizeof msg - len, "%s[\"%lld.%02lld\",\"%d.%03d\"]",
+                                    i ? "," : "", (long long)(price / 100),
+                                    (long long)(price % 100), (i + 1) / 1000, (i + 1) % 1000);
+            want = fold_level(want, price, i + 1, side);
+        }
+        len += (size_t)snprintf(msg + len, sizeof msg - len, side ? "],\"asks\":[" : "]}");
+    }
+    if (len >= sizeof msg)
+        bail_out("deep snapshot too long");
+    is_int(feed(&f, 2000, msg), 0, "a snapshot of 5,000 levels a side (%zu bytes)", len);
+    is_int(f.out.n + f.out.overflow, 1 + 2 * DEPTH + 1, "CLEAR, 10,000 levels, STATUS");
+    ok(f.out.deltas == want, "every level, in order, at its price and quantity");
+    fixture_close(&f);
+}
+
 /* ---- Real captures ---- */
 
 typedef struct replay_check {
@@ -548,7 +620,7 @@ int main(void)
      * fails it under CI) before any test has run. */
     snprintf(spot, sizeof spot, "%s", tap_shared_data("hftbacktest/spot/btcusdt_20240808.gz"));
     snprintf(usdm, sizeof usdm, "%s", tap_shared_data("hftbacktest/usdm/btcusdt_20240808.gz"));
-    plan(75);
+    plan(88);
     if (plugin_find("binance", NULL, 0, path, sizeof path, err, sizeof err) != 0)
         bail_out("%s (dir %s)", err, dir ? dir : "-");
     binance = plugin_load(path, err, sizeof err);
@@ -562,6 +634,8 @@ int main(void)
     test_trades_and_quotes();
     test_usdm_quote_and_config();
     test_ambiguous_snapshot();
+    test_level_shapes();
+    test_deep_snapshot();
     test_capture("spot/btcusdt_20240808", spot, 9757, 28040);
     test_capture("usdm/btcusdt_20240808", usdm, 21313, 66089);
 

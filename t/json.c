@@ -1,7 +1,8 @@
 /*
  * json.c -- the JSON facade over simdjson (core/json.h): fields in any order,
  * missing fields, nested arrays, numbers as text, scalars, escapes, malformed
- * documents, and parsing an unpadded buffer.
+ * documents, parsing an unpadded buffer, and reading rows of arrays in one
+ * call (json_string_rows).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,11 @@ static void test_number_text(void)
     size_t len;
     ok(parse("{\"t\":true}", &t) == 0 && json_field(&t, "t", &v) == 0, "bool field");
     is_int(json_number_text(&v, &s, &len), -1, "a bool has no number text");
+
+    /* A string's text is as written: escapes stay (json_string decodes). */
+    ok(parse("{\"e\":\"1\\u0032\" , \"q\":\"a\\\"b\"}", &t) == 0, "escapes parse");
+    is_str(text_of(&t, "e", buf, sizeof buf), "1\\u0032", "number text keeps an escape");
+    is_str(text_of(&t, "q", buf, sizeof buf), "a\\\"b", "an escaped quote does not end it");
 }
 
 static void test_scalars(void)
@@ -226,6 +232,14 @@ static void test_dead_document(void)
     ok(parse("{\"e\":\"x\"}", &root) == 0 && json_field(&root, "e", &v) == 0 &&
            json_string(&v, &s, &len) == 0 && len == 1,
        "the next document parses normally");
+
+    /* A field without a value: simdjson calls it a wrong type, but the
+     * document is broken, and stays so. */
+    int64_t x;
+    ok(parse("{\"a\":,\"b\":2}", &root) == 0 && json_field(&root, "a", &v) == 0,
+       "a field without a value is found");
+    is_int(json_int64(&v, &x), -1, "reading it is -1");
+    is_int(json_field(&root, "b", &v), -1, "and so is any later call: %s", json_last_error());
 }
 
 static void test_parse_copy_unpadded(void)
@@ -263,9 +277,215 @@ static void test_padded_in_place(void)
     free(buf);
 }
 
+/* ---- json_string_rows ---- */
+
+/* Rows of the array field key as "a,b|c,d|" (texts joined), reading
+ * batches of at most batch rows; *rc gets the last call's result. */
+static const char *rows_of(json_value *obj, const char *key, size_t cols, size_t batch,
+                           int *rc, char *buf, size_t cap)
+{
+    json_value arr;
+    json_iter it;
+    json_text txt[64];
+    size_t n, used = 0;
+
+    buf[0] = '\0';
+    *rc = -2;
+    if (cols * batch > sizeof txt / sizeof txt[0] || json_field(obj, key, &arr) != 0 ||
+        json_array_begin(&arr, &it) != 0)
+        return buf;
+    do {
+        *rc = json_string_rows(&it, txt, cols, batch, &n);
+        for (size_t i = 0; i < n * cols; i++)
+            used += (size_t)snprintf(buf + used, used < cap ? cap - used : 0, "%.*s%s",
+                                     (int)txt[i].len, txt[i].s, (i + 1) % cols ? "," : "|");
+    } while (*rc == 1 && used < cap);
+    return buf;
+}
+
+static void test_rows(void)
+{
+    json_value root, v;
+    char buf[512];
+    int rc, b = 0;
+
+    ok(parse("{\"b\":[[\"1.50\",\"2\"],[\"3\",\"4.25\"]],\"a\":[[ 7 , -1e-05 ],[\"8\",0]],"
+             "\"x\":true}",
+             &root) == 0,
+       "parses");
+    is_str(rows_of(&root, "b", 2, 16, &rc, buf, sizeof buf), "1.50,2|3,4.25|",
+           "string pairs, row by row");
+    is_int(rc, 0, "0: the array ended");
+    is_str(rows_of(&root, "a", 2, 16, &rc, buf, sizeof buf), "7,-1e-05|8,0|",
+           "bare numbers as written, whitespace trimmed");
+    ok(json_field(&root, "x", &v) == 0 && json_bool(&v, &b) == 0 && b == 1,
+       "the field after the arrays reads");
+
+    ok(parse("{\"b\":[[\"1\",\"2\",\"9\"],[\"3\",\"4\",[5,{\"k\":[6]}],\"z\"],[\"a\\\"b\","
+             "\"c\"]],\"x\":1}",
+             &root) == 0,
+       "rows with more elements parse");
+    is_str(rows_of(&root, "b", 2, 16, &rc, buf, sizeof buf), "1,2|3,4|a\\\"b,c|",
+           "elements beyond cols skipped, nested ones too; escapes as written");
+    int64_t x = 0;
+    ok(rc == 0 && json_field(&root, "x", &v) == 0 && json_int64(&v, &x) == 0 && x == 1,
+       "the document goes on after the skipped elements");
+    ok(parse("{\"b\":[[\"1\",\"2\",\"3\"],[\"4\",\"5\",\"6\"]]}", &root) == 0, "parses");
+    is_str(rows_of(&root, "b", 3, 16, &rc, buf, sizeof buf), "1,2,3|4,5,6|",
+           "three columns (KuCoin's price, size, sequence)");
+
+    ok(parse("{\"b\":[]}", &root) == 0, "an empty array parses");
+    is_str(rows_of(&root, "b", 2, 16, &rc, buf, sizeof buf), "", "no rows");
+    is_int(rc, 0, "and 0");
+}
+
+/* One failing rows call on the array field "b": its result, *nrows, and
+ * the error in err. */
+static int rows_error(const char *doc, size_t cols, size_t *nrows, char *err, size_t cap)
+{
+    json_value root, arr;
+    json_iter it;
+    json_text txt[32];
+
+    *nrows = 99;
+    err[0] = '\0';
+    if (parse(doc, &root) != 0 || json_field(&root, "b", &arr) != 0 ||
+        json_array_begin(&arr, &it) != 0)
+        return -2;
+    int rc = json_string_rows(&it, txt, cols, 16, nrows);
+    snprintf(err, cap, "%s", json_last_error());
+    return rc;
+}
+
+static void test_rows_refused(void)
+{
+    char err[200];
+    size_t n;
+
+    is_int(rows_error("{\"b\":[[\"1\",\"2\"],[\"3\"]]}", 2, &n, err, sizeof err), -1,
+           "a short row is -1");
+    ok(n == 1 && strcmp(err, "[1]: 1 element, 2 wanted") == 0,
+       "after the good row, naming the short one: %s", err);
+    ok(rows_error("{\"b\":[[]]}", 2, &n, err, sizeof err) == -1 && n == 0 &&
+           strcmp(err, "[0]: 0 elements, 2 wanted") == 0,
+       "an empty row: %s", err);
+    ok(rows_error("{\"b\":[[\"1\",\"2\"],\"3\"]}", 2, &n, err, sizeof err) == -1 && n == 1 &&
+           strcmp(err, "[1]: not an array") == 0,
+       "a row that is not an array: %s", err);
+    ok(rows_error("{\"b\":[[\"1\",null]]}", 2, &n, err, sizeof err) == -1 &&
+           strcmp(err, "[0][1]: not a number or a string") == 0,
+       "an element that is null: %s", err);
+    ok(rows_error("{\"b\":[[true,\"1\"]]}", 2, &n, err, sizeof err) == -1 &&
+           strcmp(err, "[0][0]: not a number or a string") == 0,
+       "an element that is a bool: %s", err);
+    ok(rows_error("{\"b\":[[{},\"1\"]]}", 2, &n, err, sizeof err) == -1 &&
+           strcmp(err, "[0][0]: not a number or a string") == 0,
+       "an element that is an object: %s", err);
+    is_int(rows_error("{\"b\":[[\"1\",\"2\"]]}", 0, &n, err, sizeof err), -1,
+           "no columns asked for is -1");
+
+    json_value root, arr;
+    json_iter it;
+    ok(parse("{\"b\":{\"p\":\"1\"}}", &root) == 0 && json_field(&root, "b", &arr) == 0,
+       "an object field");
+    is_int(json_array_begin(&arr, &it), -1, "is no array to read rows from");
+}
+
+/* A malformed document: the rows call fails, then every later call. */
+static void test_rows_malformed(void)
+{
+    static const char *const docs[] = {
+        "{\"b\":[[\"1\",\"2\"],[\"3\" \"4\"]],\"x\":1}", /* missing comma in a row */
+        "{\"b\":[[\"1\",\"2\"] [\"3\",\"4\"]],\"x\":1}", /* missing comma between rows */
+        "{\"b\":[[\"1\",\"2\"],[\"3\",}",                /* cut short */
+        "{\"b\":[[\"1\",\"2\"],[\"3\",]]}",               /* trailing comma */
+        "{\"b\":[[\"1\",\"2\"],],\"x\":1}",                 /* a row missing */
+        "{\"b\":[[\"1\",\"2\"],[\"3\",\"4\"}],\"x\":1}", /* brackets do not match */
+    };
+    json_value root, arr, v;
+    json_iter it;
+    json_text txt[32];
+    size_t n;
+
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        int started = parse(docs[i], &root) == 0 && json_field(&root, "b", &arr) == 0 &&
+                      json_array_begin(&arr, &it) == 0;
+        int rc = started ? json_string_rows(&it, txt, 2, 16, &n) : 0;
+        ok(started && rc == -1 && n == 1, "malformed '%s': -1 after the good row: %s",
+           docs[i], json_last_error());
+        ok(started && json_string_rows(&it, txt, 2, 16, &n) == -1 && n == 0 &&
+               json_field(&root, "x", &v) == -1,
+           "and so is every later call: %s", json_last_error());
+    }
+    const char *s;
+    size_t len;
+    ok(parse("{\"e\":\"x\"}", &root) == 0 && json_field(&root, "e", &v) == 0 &&
+           json_string(&v, &s, &len) == 0 && len == 1,
+       "the next document parses normally");
+}
+
+/* 5,000 levels read through a 32-row buffer, after json_array_next took
+ * the first: the rows continue where the iterator stands. */
+static void test_many_rows(void)
+{
+    enum { LEVELS = 5000, BATCH = 32 };
+    size_t cap = LEVELS * 32 + 64;
+    char *doc = calloc(1, cap + JSON_PADDING);
+    size_t len = 0;
+    json_value root, arr, first;
+    json_iter it;
+    json_text txt[BATCH * 2];
+    char want[32], got[64];
+    size_t n, rows = 1, wrong = 0;
+    int rc, calls = 0;
+
+    if (!doc)
+        bail_out("out of memory");
+    len += (size_t)snprintf(doc + len, cap - len, "{\"bids\":[");
+    for (int i = 0; i < LEVELS; i++)
+        len += (size_t)snprintf(doc + len, cap - len, "%s[\"%d.%02d\",\"%d\"]", i ? "," : "",
+                                60000 - i / 100, i % 100, i);
+    len += (size_t)snprintf(doc + len, cap - len, "],\"x\":1}");
+    ok(json_parse(jp, doc, len, &root) == 0 && json_field(&root, "bids", &arr) == 0 &&
+           json_array_begin(&arr, &it) == 0 && json_array_next(&it, &first) == 1,
+       "%zu bytes of 5,000 levels; json_array_next reads the first", len);
+    while ((rc = json_string_rows(&it, txt, 2, BATCH, &n)) >= 0) {
+        calls++;
+        for (size_t i = 0; i < n; i++, rows++) {
+            snprintf(want, sizeof want, "%d.%02d|%zu", 60000 - (int)rows / 100,
+                     (int)rows % 100, rows);
+            snprintf(got, sizeof got, "%.*s|%.*s", (int)txt[2 * i].len, txt[2 * i].s,
+                     (int)txt[2 * i + 1].len, txt[2 * i + 1].s);
+            wrong += strcmp(want, got) != 0;
+        }
+        if (rc == 0)
+            break;
+    }
+    is_int(rc, 0, "the last call ends the array");
+    is_int(rows, LEVELS, "every level read");
+    is_int(calls, (LEVELS - 1 + BATCH - 1) / BATCH, "in batches of %d", BATCH);
+    is_int(wrong, 0, "each level's texts in order");
+    ok(json_string_rows(&it, txt, 2, BATCH, &n) == 0 && n == 0 &&
+           json_array_next(&it, &first) == 0,
+       "after the end: 0 again, from either call");
+    int64_t x = 0;
+    ok(json_field(&root, "x", &first) == 0 && json_int64(&first, &x) == 0 && x == 1,
+       "the field after the array reads");
+
+    /* max_rows 0 asks whether rows remain, reading none. */
+    ok(json_parse(jp, doc, len, &root) == 0 && json_field(&root, "bids", &arr) == 0 &&
+           json_array_begin(&arr, &it) == 0,
+       "again from the start");
+    ok(json_string_rows(&it, txt, 2, 0, &n) == 1 && n == 0, "max_rows 0: 1, rows remain");
+    ok(json_string_rows(&it, txt, 2, 1, &n) == 1 && n == 1 && txt[0].len == 8 &&
+           memcmp(txt[0].s, "60000.00", 8) == 0,
+       "and the first row is still there");
+    free(doc);
+}
+
 int main(void)
 {
-    plan(56);
+    plan(108);
     jp = json_parser_new();
     if (!jp)
         bail_out("json_parser_new failed");
@@ -281,6 +501,10 @@ int main(void)
     test_dead_document();
     test_parse_copy_unpadded();
     test_padded_in_place();
+    test_rows();
+    test_rows_refused();
+    test_rows_malformed();
+    test_many_rows();
     json_parser_free(jp);
     return done();
 }
