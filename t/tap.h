@@ -120,27 +120,46 @@ static inline int done(void)
 }
 
 /*
- * The path of a file under the shared data folder, e.g.
- * tap_shared_data("hftbacktest/spot/btcusdt_20240808.gz"). When it is
- * missing: skip_all with the reason, or under CI=true bail out (fail).
+ * The path of a file under the shared data folder (LUTRA_SHARED_DATA, else
+ * ../shared/data), e.g. "hftbacktest/spot/btcusdt_20240808.gz", or NULL when
+ * it is missing; under CI=true a missing file bails out (fails) instead.
+ * The returned string is static: copy it before the next call.
  */
-static inline const char *tap_shared_data(const char *rel)
+static inline const char *tap_shared_data_opt(const char *rel)
 {
     static char path[4096];
     const char *root = getenv("LUTRA_SHARED_DATA");
     const char *ci = getenv("CI");
     struct stat st;
-    char why[4400];
+
     if (!root || !*root)
         root = "../shared/data";
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    if (stat(path, &st) == 0)
+    if (snprintf(path, sizeof path, "%s/%s", root, rel) < (int)sizeof path &&
+        stat(path, &st) == 0)
         return path;
-    snprintf(why, sizeof why, "shared data %s not found (set LUTRA_SHARED_DATA)", path);
     if (ci && strcmp(ci, "true") == 0)
-        bail_out("%s, and CI=true requires it", why);
-    skip_all(why);
+        bail_out("shared data %s not found (set LUTRA_SHARED_DATA), and CI=true requires it",
+                 path);
     return NULL;
+}
+
+/* The reason to print when tap_shared_data_opt(rel) gave NULL. */
+static inline const char *tap_shared_data_missing(const char *rel)
+{
+    static char why[8400];
+    const char *root = getenv("LUTRA_SHARED_DATA");
+    snprintf(why, sizeof why, "shared data %s/%s not found (set LUTRA_SHARED_DATA)",
+             root && *root ? root : "../shared/data", rel);
+    return why;
+}
+
+/* As tap_shared_data_opt, but a missing file skips the whole test file. */
+static inline const char *tap_shared_data(const char *rel)
+{
+    const char *path = tap_shared_data_opt(rel);
+    if (!path)
+        skip_all(tap_shared_data_missing(rel));
+    return path;
 }
 
 /* The build folder's lutra binary (LUTRA_BIN, else build/lutra). */
