@@ -1,5 +1,6 @@
 /*
- * replay.c -- event files merged by receive time, books kept up to date.
+ * replay.c -- event files merged by receive time, books kept up to date
+ * (through a bookset) unless the caller keeps its own.
  *
  * Each file keeps its next record (its head) ready; the next event is the
  * head with the lowest ts_recv, the earliest file winning ties, so records of
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bookset.h"
 #include "evfile.h"
 
 typedef struct replay_file {
@@ -25,19 +27,11 @@ typedef struct replay_file {
     char why[320];             /* a record this replay could not apply */
 } replay_file;
 
-/* What the replay knows of one registry id. */
-typedef struct replay_instrument {
-    book *book;                /* NULL until its first book record */
-    int synced;
-    uint64_t crossed;
-} replay_instrument;
-
 struct replay {
     replay_file *files;
     size_t nfiles;
     int stopped;               /* a file was corrupt: nothing more comes */
-    replay_instrument *inst;   /* by registry id */
-    size_t ninst;
+    bookset *books;            /* NULL when the caller keeps its own */
     lutra_event cur;
 };
 
@@ -54,10 +48,8 @@ void replay_close(replay *rp)
         return;
     for (size_t i = 0; i < rp->nfiles; i++)
         replay_file_free(&rp->files[i]);
-    for (size_t i = 0; i < rp->ninst; i++)
-        book_free(rp->inst[i].book);
+    bookset_free(rp->books);
     free(rp->files);
-    free(rp->inst);
     free(rp);
 }
 
@@ -131,10 +123,8 @@ replay *replay_open(const char *const *paths, size_t n, instrument_registry *reg
             replay_register(rp, i, reg, err, errlen) < 0)
             goto fail;
     }
-    rp->ninst = instrument_registry_count(reg);
-    rp->inst = calloc(rp->ninst ? rp->ninst : 1, sizeof *rp->inst);
-    if (!rp->inst) {
-        snprintf(err, errlen, "replay: out of memory for %zu instruments", rp->ninst);
+    if (!(rp->books = bookset_new())) {
+        snprintf(err, errlen, "replay: out of memory for the books");
         goto fail;
     }
     if (rp->nfiles > 1)
@@ -166,58 +156,21 @@ static const lutra_event *replay_refuse(replay *rp, replay_file *f, const lutra_
     return NULL;
 }
 
-/* A CLEAR opens a snapshot (synced) unless it lacks the snapshot flag: then
- * the deltas that follow build the book alone, which is never synced. */
-static const lutra_event *replay_apply_book(replay *rp, replay_file *f, replay_instrument *st,
-                                            const lutra_event *rec)
-{
-    const lutra_event *ev = &rp->cur;
-    if (!st->book && !(st->book = book_new()))
-        return replay_refuse(rp, f, rec, "out of memory for a book");
-    if (book_apply_event(st->book, ev) < 0) {
-        char what[96];
-        snprintf(what, sizeof what, "the book refused price %" PRId64 " qty %" PRId64,
-                 ev->delta.price, ev->delta.qty);
-        return replay_refuse(rp, f, rec, what);
-    }
-    if (ev->h.type == LUTRA_EV_BOOK_CLEAR)
-        st->synced = (ev->h.flags & LUTRA_F_SNAPSHOT) != 0;
-    return ev;
-}
-
-static void replay_apply_status(replay_instrument *st, const lutra_status *s)
-{
-    if (s->state == LUTRA_FEED_READY)
-        st->synced = 1;
-    else if (s->state == LUTRA_FEED_SYNCING || s->state == LUTRA_FEED_DISCONNECTED)
-        st->synced = 0;
-}
-
 /* Copy ev as the current event, under its registry id, and apply it. */
 static const lutra_event *replay_apply(replay *rp, replay_file *f, const lutra_event *ev)
 {
-    uint32_t id = f->ids[ev->h.instrument];
-    replay_instrument *st = &rp->inst[id];
     /* Deltas are most of any feed: a fixed-size copy the compiler inlines. */
     if (ev->h.size == sizeof(lutra_book_delta))
         rp->cur.delta = ev->delta;
     else
         memcpy(&rp->cur, ev, ev->h.size);
-    rp->cur.h.instrument = id;
-    switch (ev->h.type) {
-    case LUTRA_EV_BOOK_CLEAR:
-    case LUTRA_EV_BOOK_DELTA:
-        if (!replay_apply_book(rp, f, st, ev))
-            return NULL;
-        break;
-    case LUTRA_EV_STATUS:
-        replay_apply_status(st, &rp->cur.status);
-        break;
-    default:
-        break;
+    rp->cur.h.instrument = f->ids[ev->h.instrument];
+    if (rp->books && bookset_apply(rp->books, &rp->cur) < 0) {
+        char what[96];
+        snprintf(what, sizeof what, "the book refused price %" PRId64 " qty %" PRId64,
+                 rp->cur.delta.price, rp->cur.delta.qty);
+        return replay_refuse(rp, f, ev, what);
     }
-    if ((ev->h.flags & LUTRA_F_LAST) && st->book && book_is_crossed(st->book))
-        st->crossed++;
     return &rp->cur;
 }
 
@@ -260,17 +213,30 @@ int64_t replay_peek_time(replay *rp)
 
 book *replay_book(replay *rp, uint32_t instrument)
 {
-    return instrument < rp->ninst ? rp->inst[instrument].book : NULL;
+    return rp->books ? bookset_book(rp->books, instrument) : NULL;
 }
 
 int replay_synced(const replay *rp, uint32_t instrument)
 {
-    return instrument < rp->ninst ? rp->inst[instrument].synced : 0;
+    return rp->books ? bookset_synced(rp->books, instrument) : 0;
 }
 
 uint64_t replay_crossed(const replay *rp, uint32_t instrument)
 {
-    return instrument < rp->ninst ? rp->inst[instrument].crossed : 0;
+    return rp->books ? bookset_crossed(rp->books, instrument) : 0;
+}
+
+bookset *replay_bookset(replay *rp)
+{
+    return rp->books;
+}
+
+void replay_keep_books(replay *rp, int keep)
+{
+    if (!keep) {
+        bookset_free(rp->books);
+        rp->books = NULL;
+    }
 }
 
 size_t replay_file_count(const replay *rp)

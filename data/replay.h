@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "book.h"
+#include "bookset.h"
 #include "instrument.h"
 #include "lutra_event.h"
 
@@ -37,6 +38,13 @@ const lutra_event *replay_next(replay *rp);
 /* Receive time of the event replay_next would return next, INT64_MAX at the
  * end: lets a caller act on the state just before a given time. */
 int64_t replay_peek_time(replay *rp);
+
+/* The books the replay keeps (NULL after replay_keep_books(rp, 0)). */
+bookset *replay_bookset(replay *rp);
+
+/* keep 0: stop applying book records (a caller that applies them to its own
+ * books, such as the backtest engine, saves the work). Call before reading. */
+void replay_keep_books(replay *rp, int keep);
 
 /* The book of a registry id (NULL if it has none yet: no book record seen). */
 book *replay_book(replay *rp, uint32_t instrument);
