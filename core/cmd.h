@@ -22,6 +22,7 @@ typedef struct cmd {
 /* Every subcommand, NULL-terminated. */
 extern const cmd *const cmd_table[];
 
+extern const cmd cmd_backtest;
 extern const cmd cmd_import;
 extern const cmd cmd_inspect;
 

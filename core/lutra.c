@@ -13,7 +13,7 @@
 #define LUTRA_VERSION "dev"
 #endif
 
-const cmd *const cmd_table[] = {&cmd_import, &cmd_inspect, NULL};
+const cmd *const cmd_table[] = {&cmd_backtest, &cmd_import, &cmd_inspect, NULL};
 
 void cmd_error(const char *name, const char *fmt, ...)
 {

@@ -112,6 +112,14 @@ order *oms_order_at(const oms *o, size_t i);
 
 const oms_position *oms_get_position(const oms *o, uint32_t instrument);
 
+/*
+ * Start a position from holdings the account had before any trade (spot: a
+ * starting base balance), valued at a price (price scale), so that selling
+ * them reads as reducing a long, not opening a short. Only on a flat
+ * position with no fills. @return 0, or -1 (not flat, unknown instrument).
+ */
+int oms_seed_position(oms *o, uint32_t instrument, int64_t qty, int64_t price);
+
 /* Unrealized PnL of a position at a mark price (price scale), money units. */
 int64_t oms_unrealized(const oms *o, uint32_t instrument, int64_t mark);
 

@@ -1,0 +1,102 @@
+/*
+ * config.h -- the configuration file: a Lua file returning a table
+ * (DESIGN.md "Operations"; every key in docs/configuration.md).
+ *
+ * The file runs in a sandbox (no io, os, require, load, dofile, debug: only
+ * string, table and math, and os.getenv is NOT available either: secrets are
+ * named, not read, by the file) with an instruction limit, then the table is
+ * validated before anything uses it: an unknown key, a wrong type or a
+ * value out of range is an error naming the key path ("risk.max_open_orders:
+ * want a whole number >= 0, got -1"). Keys are API: added to, never renamed.
+ */
+#ifndef LUTRA_CONFIG_H
+#define LUTRA_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "risk.h"
+#include "strategy.h"
+
+#define CONFIG_MAX_STRATEGIES 32
+#define CONFIG_MAX_VENUES 8
+#define CONFIG_MAX_SYMBOLS 64
+#define CONFIG_MAX_BALANCES 32
+#define CONFIG_MAX_PARAMS 64
+#define CONFIG_MAX_PLUGIN_PATHS 8
+
+/* A secret's source: never its value. */
+typedef struct config_secret {
+    char env[128];     /* { env = "NAME" } */
+    char file[512];    /* { file = "path" } (must be mode 0600 or stricter) */
+} config_secret;
+
+typedef struct config_latency {
+    char dist[16];     /* "constant" | "normal" | "exponential" | "uniform" */
+    double mean_ms;    /* constant value or mean; uniform: min */
+    double sd_ms;      /* normal: sd; uniform: max */
+} config_latency;
+
+typedef struct config_venue {
+    char name[32];
+    char connector[512];
+    char rest_url[256];
+    char ws_url[256];
+    config_secret api_key, api_secret;
+    char symbols[CONFIG_MAX_SYMBOLS][32];
+    size_t nsymbols;
+} config_venue;
+
+typedef struct config_strategy {
+    char name[64];
+    char script[512];
+    char venue[32];
+    strategy_param params[CONFIG_MAX_PARAMS];
+    size_t nparams;
+} config_strategy;
+
+typedef struct config {
+    char mode[16];              /* "live" | "paper" ("" when absent) */
+    char state_dir[512];
+    int cancel_on_stop;         /* default 1 */
+    char log_level[16];         /* default "info" */
+    char log_format[16];        /* "logfmt" | "json", default "logfmt" */
+    char plugin_path[CONFIG_MAX_PLUGIN_PATHS][512];
+    size_t nplugin_path;
+    config_venue venues[CONFIG_MAX_VENUES];
+    size_t nvenues;
+    risk_limits risk;
+    config_strategy strategies[CONFIG_MAX_STRATEGIES];
+    size_t nstrategies;
+
+    /* Backtest keys. */
+    double cash;                /* < 0: not set */
+    struct {
+        char asset[16];
+        double amount;
+    } balances[CONFIG_MAX_BALANCES];
+    size_t nbalances;
+    double fee_maker_bps, fee_taker_bps;  /* < 0: not set */
+    config_latency latency_order, latency_response, latency_feed;
+    char queue_model[16];       /* "conservative" | "optimistic" ("" not set) */
+    uint64_t seed;
+    int seed_set;
+    int margin;                 /* default 0 */
+    double leverage;            /* default 1 */
+    double periods_per_year;    /* 0: not set */
+} config;
+
+/* Defaults for every key (cash and fees "not set"). */
+void config_defaults(config *c);
+
+/*
+ * Load and validate path into *c (defaults first). @return 0, or -1 with err
+ * naming the file, and the key path or the Lua error with its line.
+ */
+int config_load(const char *path, config *c, char *err, size_t errlen);
+
+/* The same from a string (tests; `name` names it in messages). */
+int config_load_string(const char *name, const char *text, config *c, char *err,
+                       size_t errlen);
+
+#endif

@@ -1,0 +1,752 @@
+/*
+ * engine.c -- books, strategies, risk gates and the OMS on one thread
+ * (engine.h). The engine is the strategies' host: the strategy_host_ops
+ * below are the whole of what a strategy can reach.
+ */
+#include "engine.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixed.h"
+#include "log.h"
+#include "money.h"
+#include "timer.h"
+
+#define ENGINE_MAX_STRATEGIES 64
+#define ENGINE_OPEN_ORDERS_MAX 4096
+
+/* What a strategy listens to. No subscription at all: everything. */
+typedef struct engine_sub {
+    int any;              /* a ctx:subscribe narrowed what it hears */
+    uint8_t *book;        /* by instrument id */
+    uint8_t *trades;
+    size_t n;
+} engine_sub;
+
+/* Last prices seen per instrument, for marks and reference prices. */
+typedef struct engine_marks {
+    int64_t last_trade;
+    int64_t last_close;
+    int64_t quote_bid, quote_ask;
+} engine_marks;
+
+struct engine {
+    engine_config cfg;
+    instrument_registry *reg;
+    bookset *books;
+    oms *oms;
+    risk *risk;
+    timer_heap *timers;
+    strategy *strategies[ENGINE_MAX_STRATEGIES];
+    engine_sub subs[ENGINE_MAX_STRATEGIES];
+    size_t nstrategies;
+    engine_marks *marks;
+    size_t nmarks;
+
+    int64_t (*clock)(void *ud);
+    void *clock_ud;
+    const venue_ops *venue;
+    void *venue_ud;
+    engine_fill_fn on_fill;
+    void *on_fill_ud;
+
+    char equity_asset[LUTRA_ASSET_MAX];
+    int trip_handled;         /* open orders were cancelled for the current trip */
+    engine_stats stats;
+    int failed;               /* index + 1 of the first strategy that failed */
+    char failure[4096];
+};
+
+/* ---- Small helpers ---- */
+
+int64_t engine_now(const engine *e)
+{
+    return e->clock ? e->clock(e->clock_ud) : 0;
+}
+
+static engine_marks *engine_marks_for(engine *e, uint32_t id)
+{
+    if (id >= e->nmarks) {
+        size_t n = (size_t)id + 16;
+        engine_marks *m = realloc(e->marks, n * sizeof *m);
+        if (!m)
+            return NULL;
+        memset(m + e->nmarks, 0, (n - e->nmarks) * sizeof *m);
+        e->marks = m;
+        e->nmarks = n;
+    }
+    return &e->marks[id];
+}
+
+int64_t engine_mark_price(const engine *e, uint32_t instrument)
+{
+    const book *b = bookset_book(e->books, instrument);
+    book_level bid, ask;
+    const engine_marks *m;
+
+    if (b && book_best_bid(b, &bid) == 0 && book_best_ask(b, &ask) == 0)
+        return bid.price + (ask.price - bid.price) / 2;
+    if (instrument >= e->nmarks)
+        return 0;
+    m = &e->marks[instrument];
+    if (m->last_trade)
+        return m->last_trade;
+    if (m->last_close)
+        return m->last_close;
+    if (m->quote_bid && m->quote_ask)
+        return m->quote_bid + (m->quote_ask - m->quote_bid) / 2;
+    return 0;
+}
+
+static int64_t engine_mark_cb(void *ud, uint32_t instrument)
+{
+    return engine_mark_price(ud, instrument);
+}
+
+void engine_set_equity_asset(engine *e, const char *asset)
+{
+    snprintf(e->equity_asset, sizeof e->equity_asset, "%s", asset);
+}
+
+const char *engine_equity_asset(const engine *e)
+{
+    const lutra_instrument *first;
+    if (!e->equity_asset[0] && (first = instrument_registry_get(e->reg, 0)))
+        snprintf(((engine *)e)->equity_asset, sizeof e->equity_asset, "%s",
+                 first->quote[0] ? first->quote : "USD");
+    return e->equity_asset[0] ? e->equity_asset : "USD";
+}
+
+int64_t engine_equity(const engine *e)
+{
+    return oms_equity(e->oms, engine_equity_asset(e), engine_mark_cb, (void *)e);
+}
+
+static int64_t engine_equity_cb(void *ud)
+{
+    return engine_equity(ud);
+}
+
+static risk_view engine_risk_view(engine *e)
+{
+    risk_view v = {e->reg, e->oms, engine_mark_cb, engine_equity_cb, e};
+    return v;
+}
+
+/* ---- Strategy failures ---- */
+
+static size_t engine_cancel_strategy_orders(engine *e, uint32_t index, int32_t instrument);
+
+/* A handler raised: the strategy is stopped (the runtime refuses further
+ * calls), its orders cancelled, and the first failure kept for the report. */
+static int engine_check(engine *e, strategy *s, int rc)
+{
+    if (rc == 0)
+        return 0;
+    if (!e->failed) {
+        e->failed = (int)strategy_index(s) + 1;
+        snprintf(e->failure, sizeof e->failure, "%s", strategy_error(s));
+        log_write(LOG_ERROR, "engine", "strategy %s stopped: %s", strategy_name(s),
+                  strategy_error(s));
+    }
+    engine_cancel_strategy_orders(e, strategy_index(s), -1);
+    return -1;
+}
+
+int engine_failure(const engine *e, const char **name, const char **error)
+{
+    if (!e->failed)
+        return 0;
+    if (name)
+        *name = strategy_name(e->strategies[e->failed - 1]);
+    if (error)
+        *error = e->failure;
+    return 1;
+}
+
+/* ---- Orders ---- */
+
+static void engine_cancel_everything(engine *e);
+
+/* A tripped daily loss limit or kill switch cancels open orders, once per
+ * trip, whoever noticed it first (a fill, or a check of a new order). */
+static void engine_handle_trip(engine *e)
+{
+    const char *why;
+    if (!risk_tripped(e->risk, &why)) {
+        e->trip_handled = 0;
+        return;
+    }
+    if (e->trip_handled)
+        return;
+    e->trip_handled = 1;
+    log_write(LOG_WARN, "engine", "%s: cancelling every open order", why);
+    engine_cancel_everything(e);
+}
+
+/* An order that would trade against the same strategy's resting order. */
+static int engine_self_trade(engine *e, const order_request *req, char *reason, size_t len)
+{
+    order *open[256];
+    size_t n = oms_open_orders(e->oms, (int32_t)req->instrument, open, 256);
+    if (n > 256)
+        n = 256;
+    for (size_t i = 0; i < n; i++) {
+        const order *o = open[i];
+        int crosses;
+        if (o->req.strategy != req->strategy || o->req.side == req->side ||
+            o->req.type != ORDER_LIMIT)
+            continue;
+        crosses = req->type == ORDER_MARKET ||
+                  (req->side == ORDER_BUY ? req->price >= o->req.price : req->price <= o->req.price);
+        if (crosses) {
+            snprintf(reason, len, "risk: self_trade: would cross own order %s", o->id);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int engine_submit(engine *e, const order_request *req, char *id_out, char *reason,
+                         size_t len)
+{
+    risk_view view = engine_risk_view(e);
+    int64_t now = engine_now(e);
+    order *o;
+
+    if (risk_check_order(e->risk, &view, req, now, reason, len) < 0 ||
+        engine_self_trade(e, req, reason, len)) {
+        e->stats.rejected++;
+        engine_handle_trip(e);
+        return -1;
+    }
+    if (!e->venue) {
+        snprintf(reason, len, "no venue to send orders to");
+        e->stats.rejected++;
+        return -1;
+    }
+    if (!(o = oms_submit(e->oms, req, engine_mark_price(e, req->instrument), now, reason, len))) {
+        e->stats.rejected++;
+        return -1;
+    }
+    e->stats.orders++;
+    snprintf(id_out, ORDER_ID_MAX + 1, "%s", o->id);
+    /* A venue that cannot send reports the rejection through the sink. */
+    e->venue->submit(e->venue_ud, o, now);
+    return 0;
+}
+
+static int engine_cancel_order(engine *e, order *o, char *reason, size_t len)
+{
+    int64_t now = engine_now(e);
+    if (oms_cancel(e->oms, o->id, now, reason, len) < 0)
+        return -1;
+    if (e->venue)
+        e->venue->cancel(e->venue_ud, o, now);
+    return 0;
+}
+
+static size_t engine_cancel_strategy_orders(engine *e, uint32_t index, int32_t instrument)
+{
+    order *open[ENGINE_OPEN_ORDERS_MAX];
+    size_t n = oms_open_orders(e->oms, instrument, open, ENGINE_OPEN_ORDERS_MAX), done = 0;
+    char reason[ORDER_REASON_MAX];
+
+    if (n > ENGINE_OPEN_ORDERS_MAX)
+        n = ENGINE_OPEN_ORDERS_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (open[i]->req.strategy != index || open[i]->status == ORDER_PENDING_CANCEL)
+            continue;
+        done += engine_cancel_order(e, open[i], reason, sizeof reason) == 0;
+    }
+    return done;
+}
+
+/* ---- The host the strategies see ---- */
+
+static int64_t host_now(void *host)
+{
+    return engine_now(host);
+}
+
+static const char *host_mode(void *host)
+{
+    const engine *e = host;
+    return e->cfg.mode ? e->cfg.mode : "backtest";
+}
+
+static int32_t host_instrument_find(void *host, const char *symbol)
+{
+    const engine *e = host;
+    size_t n = instrument_registry_count(e->reg);
+    for (uint32_t i = 0; i < n; i++)
+        if (!strcmp(instrument_registry_get(e->reg, i)->symbol, symbol))
+            return (int32_t)i;
+    return -1;
+}
+
+static const lutra_instrument *host_instrument_get(void *host, uint32_t id)
+{
+    return instrument_registry_get(((engine *)host)->reg, id);
+}
+
+static const book *host_book(void *host, uint32_t instrument)
+{
+    return bookset_book(((engine *)host)->books, instrument);
+}
+
+static int host_book_synced(void *host, uint32_t instrument)
+{
+    return bookset_synced(((engine *)host)->books, instrument);
+}
+
+static int host_submit(void *host, strategy *s, const order_request *req, char *id_out,
+                       char *reason, size_t len)
+{
+    order_request r = *req;
+    r.strategy = strategy_index(s);
+    return engine_submit(host, &r, id_out, reason, len);
+}
+
+static int host_cancel(void *host, strategy *s, const char *id, char *reason, size_t len)
+{
+    engine *e = host;
+    order *o = oms_find(e->oms, id);
+    if (!o || o->req.strategy != strategy_index(s)) {
+        snprintf(reason, len, "no order %s of this strategy", id);
+        return -1;
+    }
+    return engine_cancel_order(e, o, reason, len);
+}
+
+static size_t host_cancel_all(void *host, strategy *s, int32_t instrument)
+{
+    return engine_cancel_strategy_orders(host, strategy_index(s), instrument);
+}
+
+static size_t host_open_orders(void *host, strategy *s, int32_t instrument, const order **out,
+                               size_t max)
+{
+    engine *e = host;
+    order *open[ENGINE_OPEN_ORDERS_MAX];
+    size_t n = oms_open_orders(e->oms, instrument, open, ENGINE_OPEN_ORDERS_MAX), k = 0;
+    if (n > ENGINE_OPEN_ORDERS_MAX)
+        n = ENGINE_OPEN_ORDERS_MAX;
+    for (size_t i = 0; i < n; i++)
+        if (open[i]->req.strategy == strategy_index(s)) {
+            if (k < max)
+                out[k] = open[i];
+            k++;
+        }
+    return k;
+}
+
+static const oms_position *host_position(void *host, uint32_t instrument)
+{
+    return oms_get_position(((engine *)host)->oms, instrument);
+}
+
+static oms_balance host_balance(void *host, const char *asset)
+{
+    return oms_get_balance(((engine *)host)->oms, asset);
+}
+
+/* A timer's arg packs the strategy index and the Lua reference. */
+static void engine_timer_fire(void *ud, int64_t arg, uint64_t id)
+{
+    engine *e = ud;
+    uint32_t index = (uint32_t)(arg >> 32);
+    strategy *s;
+    (void)id;
+    if (index >= e->nstrategies || strategy_failed(s = e->strategies[index]))
+        return;
+    engine_check(e, s, strategy_on_timer(s, (int)(uint32_t)arg));
+}
+
+static uint64_t host_timer_add(void *host, strategy *s, int64_t at, int64_t every, int ref)
+{
+    engine *e = host;
+    int64_t arg = (int64_t)(((uint64_t)strategy_index(s) << 32) | (uint32_t)ref);
+    return timer_add(e->timers, at, every, engine_timer_fire, e, arg);
+}
+
+static void host_timer_cancel(void *host, uint64_t id)
+{
+    timer_cancel(((engine *)host)->timers, id);
+}
+
+static int engine_sub_grow(engine_sub *sub, size_t need)
+{
+    uint8_t *b, *t;
+    if (need <= sub->n)
+        return 0;
+    if (!(b = realloc(sub->book, need)))
+        return -1;
+    sub->book = b;
+    if (!(t = realloc(sub->trades, need)))
+        return -1;
+    sub->trades = t;
+    memset(sub->book + sub->n, 0, need - sub->n);
+    memset(sub->trades + sub->n, 0, need - sub->n);
+    sub->n = need;
+    return 0;
+}
+
+static int host_subscribe(void *host, strategy *s, uint32_t instrument, int book, int trades,
+                          int64_t bar_ns, char *reason, size_t len)
+{
+    engine *e = host;
+    engine_sub *sub = &e->subs[strategy_index(s)];
+    if (bar_ns > 0) {
+        snprintf(reason, len, "bars from trades are not aggregated yet: use bar data");
+        return -1;
+    }
+    if (engine_sub_grow(sub, (size_t)instrument + 1) < 0) {
+        snprintf(reason, len, "out of memory");
+        return -1;
+    }
+    sub->any = 1;
+    sub->book[instrument] |= (uint8_t)(book != 0);
+    sub->trades[instrument] |= (uint8_t)(trades != 0);
+    return 0;
+}
+
+static void host_log(void *host, strategy *s, int level, const char *msg)
+{
+    (void)host;
+    log_write(level, strategy_name(s), "%s", msg);
+}
+
+static void host_metric(void *host, strategy *s, const char *name, double value)
+{
+    (void)host;
+    log_write(LOG_DEBUG, strategy_name(s), "metric name=%s value=%.17g", name, value);
+}
+
+static const strategy_host_ops engine_host_ops = {
+    host_now,          host_mode,        host_instrument_find, host_instrument_get,
+    host_book,         host_book_synced, host_submit,          host_cancel,
+    host_cancel_all,   host_open_orders, host_position,        host_balance,
+    host_timer_add,    host_timer_cancel, host_subscribe,      host_log,
+    host_metric,
+};
+
+/* ---- Life ---- */
+
+engine *engine_new(const engine_config *cfg, instrument_registry *reg, char *err,
+                   size_t errlen)
+{
+    engine *e = calloc(1, sizeof *e);
+    if (errlen)
+        err[0] = '\0';
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->cfg = *cfg;
+    e->reg = reg;
+    e->books = bookset_new();
+    e->oms = oms_new(reg, &cfg->oms);
+    e->timers = timer_heap_new();
+    e->risk = risk_new(&cfg->risk, err, errlen);
+    if (!e->books || !e->oms || !e->timers || !e->risk) {
+        if (e->risk || !err[0])
+            snprintf(err, errlen, "out of memory");
+        engine_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void engine_free(engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->nstrategies; i++) {
+        strategy_free(e->strategies[i]);
+        free(e->subs[i].book);
+        free(e->subs[i].trades);
+    }
+    if (e->books)
+        bookset_free(e->books);
+    if (e->oms)
+        oms_free(e->oms);
+    if (e->risk)
+        risk_free(e->risk);
+    if (e->timers)
+        timer_heap_free(e->timers);
+    free(e->marks);
+    free(e);
+}
+
+void engine_set_clock(engine *e, int64_t (*now)(void *ud), void *ud)
+{
+    e->clock = now;
+    e->clock_ud = ud;
+}
+
+void engine_set_venue(engine *e, const venue_ops *ops, void *venue)
+{
+    e->venue = ops;
+    e->venue_ud = venue;
+}
+
+void engine_set_fill_observer(engine *e, engine_fill_fn fn, void *ud)
+{
+    e->on_fill = fn;
+    e->on_fill_ud = ud;
+}
+
+int engine_set_balance(engine *e, const char *asset, int64_t amount)
+{
+    return oms_set_balance(e->oms, asset, amount);
+}
+
+int engine_add_strategy(engine *e, const strategy_config *cfg, char *err, size_t errlen)
+{
+    strategy_config c = *cfg;
+    strategy *s;
+
+    if (e->nstrategies == ENGINE_MAX_STRATEGIES) {
+        snprintf(err, errlen, "at most %d strategies", ENGINE_MAX_STRATEGIES);
+        return -1;
+    }
+    c.index = (uint32_t)e->nstrategies;
+    if (!c.lib_path)
+        c.lib_path = e->cfg.lib_path;
+    if (!(s = strategy_load(&engine_host_ops, e, &c, err, errlen)))
+        return -1;
+    e->strategies[e->nstrategies] = s;
+    return (int)e->nstrategies++;
+}
+
+size_t engine_strategy_count(const engine *e)
+{
+    return e->nstrategies;
+}
+
+strategy *engine_strategy_at(const engine *e, size_t i)
+{
+    return i < e->nstrategies ? e->strategies[i] : NULL;
+}
+
+int engine_start(engine *e)
+{
+    for (size_t i = 0; i < e->nstrategies; i++)
+        if (engine_check(e, e->strategies[i], strategy_on_start(e->strategies[i])) < 0)
+            return -1;
+    return 0;
+}
+
+int engine_stop(engine *e)
+{
+    int rc = 0;
+    for (size_t i = 0; i < e->nstrategies; i++) {
+        strategy *s = e->strategies[i];
+        if (strategy_failed(s))
+            continue;
+        if (engine_check(e, s, strategy_on_stop(s)) < 0)
+            rc = -1;
+        if (e->cfg.cancel_on_stop)
+            engine_cancel_strategy_orders(e, (uint32_t)i, -1);
+    }
+    return rc;
+}
+
+/* ---- Market data ---- */
+
+int engine_apply_market(engine *e, const lutra_event *ev)
+{
+    engine_marks *m;
+
+    e->stats.events++;
+    switch (ev->h.type) {
+    case LUTRA_EV_BOOK_CLEAR:
+    case LUTRA_EV_BOOK_DELTA:
+    case LUTRA_EV_STATUS:
+        return bookset_apply(e->books, ev);
+    case LUTRA_EV_TRADE:
+        if (!(m = engine_marks_for(e, ev->h.instrument)))
+            return -1;
+        m->last_trade = ev->trade.price;
+        return 0;
+    case LUTRA_EV_BAR:
+        if (!(m = engine_marks_for(e, ev->h.instrument)))
+            return -1;
+        m->last_close = ev->bar.close;
+        return 0;
+    case LUTRA_EV_QUOTE:
+        if (!(m = engine_marks_for(e, ev->h.instrument)))
+            return -1;
+        m->quote_bid = ev->quote.bid_price;
+        m->quote_ask = ev->quote.ask_price;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int engine_hears(const engine *e, size_t i, uint32_t instrument, int trades)
+{
+    const engine_sub *sub = &e->subs[i];
+    if (!sub->any)
+        return 1;
+    if (instrument >= sub->n)
+        return 0;
+    return trades ? sub->trades[instrument] : sub->book[instrument];
+}
+
+static const char *engine_feed_state_name(uint32_t state)
+{
+    switch (state) {
+    case LUTRA_FEED_CONNECTING: return "connecting";
+    case LUTRA_FEED_SYNCING: return "syncing";
+    case LUTRA_FEED_READY: return "ready";
+    default: return "disconnected";
+    }
+}
+
+static const char *engine_feed_reason_name(uint32_t reason)
+{
+    switch (reason) {
+    case LUTRA_REASON_GAP: return "gap";
+    case LUTRA_REASON_SNAPSHOT: return "snapshot";
+    case LUTRA_REASON_STALE: return "stale snapshot";
+    default: return "";
+    }
+}
+
+static int engine_dispatch_one(engine *e, strategy *s, size_t i, const lutra_event *ev)
+{
+    uint32_t inst = ev->h.instrument;
+    const lutra_instrument *in;
+
+    switch (ev->h.type) {
+    case LUTRA_EV_BOOK_CLEAR:
+    case LUTRA_EV_BOOK_DELTA:
+        if (!(ev->h.flags & LUTRA_F_LAST) || !strategy_wants_book(s) ||
+            !engine_hears(e, i, inst, 0))
+            return 0;
+        return strategy_on_book(s, inst, ev->h.ts_recv);
+    case LUTRA_EV_TRADE:
+        if (!strategy_wants_trades(s) || !engine_hears(e, i, inst, 1))
+            return 0;
+        return strategy_on_trade(s, &ev->trade);
+    case LUTRA_EV_BAR:
+        if (!strategy_wants_bars(s) || !engine_hears(e, i, inst, 0))
+            return 0;
+        return strategy_on_bar(s, &ev->bar, ev->h.ts_recv - ev->h.ts_exch);
+    case LUTRA_EV_STATUS:
+        in = instrument_registry_get(e->reg, inst);
+        return strategy_on_status(s, in ? in->venue : "", engine_feed_state_name(ev->status.state),
+                                  engine_feed_reason_name(ev->status.reason));
+    default:
+        return 0;
+    }
+}
+
+int engine_dispatch(engine *e, const lutra_event *ev)
+{
+    int rc = 0;
+    for (size_t i = 0; i < e->nstrategies; i++) {
+        strategy *s = e->strategies[i];
+        if (strategy_failed(s))
+            continue;
+        if (engine_check(e, s, engine_dispatch_one(e, s, i, ev)) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+int engine_on_event(engine *e, const lutra_event *ev)
+{
+    if (engine_apply_market(e, ev) < 0)
+        return -1;
+    return engine_dispatch(e, ev);
+}
+
+/* ---- Execution reports ---- */
+
+static void engine_cancel_everything(engine *e)
+{
+    for (size_t i = 0; i < e->nstrategies; i++)
+        engine_cancel_strategy_orders(e, (uint32_t)i, -1);
+}
+
+/* After fills: the daily loss gate; a trip cancels every open order. */
+static void engine_after_fill(engine *e, int64_t now)
+{
+    risk_on_equity(e->risk, engine_equity(e), now);
+    engine_handle_trip(e);
+}
+
+void engine_on_exec(void *ud, const exec_report *rep)
+{
+    engine *e = ud;
+    int64_t now = engine_now(e);
+    char reason[ORDER_REASON_MAX];
+    oms_change chg;
+    strategy *s;
+
+    if (oms_apply(e->oms, rep, now, &chg, reason, sizeof reason) < 0) {
+        log_write(LOG_WARN, "engine", "report refused order=%s reason=\"%s\"", rep->order_id,
+                  reason);
+        return;
+    }
+    if (rep->kind == EXEC_REJECTED)
+        e->stats.rejected++;
+    if (chg.filled) {
+        e->stats.fills++;
+        if (e->on_fill)
+            e->on_fill(e->on_fill_ud, chg.order, &chg, now);
+    }
+    s = chg.order->req.strategy < e->nstrategies ? e->strategies[chg.order->req.strategy] : NULL;
+    if (s && !strategy_failed(s)) {
+        if (chg.status_changed && engine_check(e, s, strategy_on_order(s, chg.order)) < 0)
+            s = NULL;
+        if (s && chg.filled)
+            engine_check(e, s, strategy_on_fill(s, chg.order, &chg));
+    }
+    if (chg.filled)
+        engine_after_fill(e, now);
+}
+
+/* ---- Timers and accessors ---- */
+
+int64_t engine_next_timer(const engine *e)
+{
+    return timer_next_due(e->timers);
+}
+
+void engine_run_timers(engine *e, int64_t now)
+{
+    timer_run(e->timers, now);
+}
+
+bookset *engine_books(engine *e)
+{
+    return e->books;
+}
+
+oms *engine_oms(engine *e)
+{
+    return e->oms;
+}
+
+risk *engine_risk(engine *e)
+{
+    return e->risk;
+}
+
+const instrument_registry *engine_registry(const engine *e)
+{
+    return e->reg;
+}
+
+engine_stats engine_get_stats(const engine *e)
+{
+    return e->stats;
+}

@@ -1,0 +1,120 @@
+/*
+ * engine.h -- the engine: books, strategies, risk gates and the order
+ * manager, one thread, no mode of its own.
+ *
+ * A driver (the backtest loop, the live libevent loop) gives it a clock and
+ * a venue, feeds it market events and the venue's execution reports, and
+ * fires its timers when due. The engine never reads the wall clock and never
+ * knows whether it is in a backtest: that lives in the driver and the venue.
+ *
+ * Market events: book records update the engine's books; strategies hear of
+ * a book once per exchange message (at the record flagged LUTRA_F_LAST),
+ * never half-updated. Trades, bars and feed status go to the handlers that
+ * want them.
+ *
+ * Orders: ctx:buy/ctx:sell -> risk gates -> OMS (pending_new) -> venue.
+ * Execution reports -> OMS -> on_order / on_fill of the owning strategy.
+ * A strategy whose handler fails is stopped and its open orders cancelled.
+ */
+#ifndef LUTRA_ENGINE_H
+#define LUTRA_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bookset.h"
+#include "instrument.h"
+#include "oms.h"
+#include "order.h"
+#include "risk.h"
+#include "strategy.h"
+#include "venue.h"
+
+typedef struct engine engine;
+
+typedef struct engine_config {
+    const char *mode;          /* "backtest" | "paper" | "live": what ctx.mode says */
+    oms_config oms;
+    risk_limits risk;
+    const char *lib_path;      /* Lua library folder (scripts/lib) */
+    int cancel_on_stop;        /* cancel strategies' open orders at engine_stop */
+} engine_config;
+
+/* Called for every fill, after the OMS and the strategy have it (reports). */
+typedef void (*engine_fill_fn)(void *ud, const order *o, const oms_change *c, int64_t now);
+
+/* @return the engine, or NULL with err set. reg is shared, not owned. */
+engine *engine_new(const engine_config *cfg, instrument_registry *reg, char *err,
+                   size_t errlen);
+void engine_free(engine *e);
+
+void engine_set_clock(engine *e, int64_t (*now)(void *ud), void *ud);
+void engine_set_venue(engine *e, const venue_ops *ops, void *venue);
+void engine_set_fill_observer(engine *e, engine_fill_fn fn, void *ud);
+
+/* Starting balances (money units). */
+int engine_set_balance(engine *e, const char *asset, int64_t amount);
+
+/* Load a strategy (strategy_load with the engine as host).
+ * @return its index, or -1 with err set. */
+int engine_add_strategy(engine *e, const strategy_config *cfg, char *err, size_t errlen);
+size_t engine_strategy_count(const engine *e);
+strategy *engine_strategy_at(const engine *e, size_t i);
+
+/* on_start of every strategy. @return 0, or -1 if one failed (see
+ * engine_failure). */
+int engine_start(engine *e);
+
+/* One market event (head.instrument a registry id): engine_apply_market
+ * then engine_dispatch. @return 0, or -1 if a book refused it or a strategy
+ * failed. */
+int engine_on_event(engine *e, const lutra_event *ev);
+
+/* The two halves, for a driver that must act between them (the backtest's
+ * venue sees the book change before strategies do). apply: books and
+ * reference prices; dispatch: the handlers. */
+int engine_apply_market(engine *e, const lutra_event *ev);
+int engine_dispatch(engine *e, const lutra_event *ev);
+
+/* One execution report (a venue's sink: ud is the engine). */
+void engine_on_exec(void *ud, const exec_report *rep);
+
+/* Timers: the earliest due time (INT64_MAX: none), and firing them. */
+int64_t engine_next_timer(const engine *e);
+void engine_run_timers(engine *e, int64_t now);
+
+/* on_stop of every running strategy, then cancel open orders if the config
+ * says so. @return 0, or -1 if a strategy failed. */
+int engine_stop(engine *e);
+
+/* The first strategy failure: its name and error (with traceback).
+ * @return 1 if a strategy failed, else 0. */
+int engine_failure(const engine *e, const char **name, const char **error);
+
+bookset *engine_books(engine *e);
+oms *engine_oms(engine *e);
+risk *engine_risk(engine *e);
+const instrument_registry *engine_registry(const engine *e);
+int64_t engine_now(const engine *e);
+
+/* Mark price of an instrument: book mid, else last trade, else last bar
+ * close; 0 if none (price scale). */
+int64_t engine_mark_price(const engine *e, uint32_t instrument);
+
+/* The quote asset equity is counted in (the first instrument's quote unless
+ * set), and the equity in it (money units). */
+void engine_set_equity_asset(engine *e, const char *asset);
+const char *engine_equity_asset(const engine *e);
+int64_t engine_equity(const engine *e);
+
+/* Counters for the report. */
+typedef struct engine_stats {
+    uint64_t events;          /* market records */
+    uint64_t messages;        /* exchange messages or rows (records ending a message) */
+    uint64_t orders;          /* submitted past the gates */
+    uint64_t rejected;        /* refused by gates, or rejected by the venue */
+    uint64_t fills;
+} engine_stats;
+engine_stats engine_get_stats(const engine *e);
+
+#endif

@@ -1,0 +1,3 @@
+-- Never returns: the instruction limit must stop it.
+while true do end
+return {}

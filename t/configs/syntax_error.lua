@@ -1,0 +1,4 @@
+return {
+  mode = "live",
+  state_dir = = "var/state",
+}

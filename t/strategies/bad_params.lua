@@ -1,0 +1,1 @@
+return { params = 5, on_bar = function() end }

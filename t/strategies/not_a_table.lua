@@ -1,0 +1,2 @@
+local function on_bar(ctx, bar) end
+return on_bar

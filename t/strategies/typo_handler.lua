@@ -1,0 +1,3 @@
+local S = {}
+function S.on_tick(ctx, t) end
+return S
