@@ -1,0 +1,114 @@
+#!/usr/bin/env perl
+# `lutra backtest` as a user runs it: its errors, bar-mode timing, a failing
+# strategy, determinism and the HTML page. Uses only data made here and the
+# build's sample data.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use JSON::PP;
+use Test::More;
+use LutraTest qw(run_lutra build_dir tempdir);
+
+my $dir = tempdir();
+my $t = "$FindBin::Bin/strategies";
+my $scripts = "$FindBin::Bin/../scripts";
+my ($rc, $out, $err);
+
+sub slurp { open my $f, '<', $_[0] or die "$_[0]: $!"; local $/; scalar <$f> }
+sub spit { open my $f, '>', $_[0] or die "$_[0]: $!"; print $f $_[1]; close $f }
+
+# Five daily bars with known opens.
+spit("$dir/bars.csv", join '', "Date,Open,High,Low,Close,Volume\n",
+     "2024-01-01,10,11,9,10.5,100\n", "2024-01-02,10.6,12,10,11.5,100\n",
+     "2024-01-03,11.4,13,11,12.5,100\n", "2024-01-04,12.6,13,12,12.8,100\n",
+     "2024-01-05,12.7,13.5,12.1,13,100\n");
+my @common = ('--data', "$dir/bars.csv", '--symbol', 'TEST/USD', '--quiet');
+
+($rc, $out) = run_lutra('backtest', '--help');
+is($rc, 0, 'backtest --help exits 0');
+like($out, qr/^usage: lutra backtest STRATEGY\.lua --data FILE/, 'and prints the usage');
+
+($rc, undef, $err) = run_lutra('backtest', "$scripts/sma_cross.lua");
+is($rc, 2, 'no --data is a usage error');
+like($err, qr/no market data/, 'and says so');
+
+($rc, undef, $err) = run_lutra('backtest', "$dir/nope.lua", @common, '--out', "$dir/o0");
+is($rc, 1, 'a missing strategy file exits 1');
+like($err, qr/nope\.lua: No such file/, 'and names it');
+
+($rc, undef, $err) = run_lutra('backtest', "$scripts/sma_cross.lua", '--data', "$dir/none.csv",
+                               '--out', "$dir/o1");
+is($rc, 1, 'a missing data file exits 1');
+like($err, qr/none\.csv: No such file/, 'and names it');
+
+spit("$dir/mystery.txt", "hello\nworld\n");
+($rc, undef, $err) = run_lutra('backtest', "$scripts/sma_cross.lua", '--data', "$dir/mystery.txt",
+                               '--out', "$dir/o2");
+is($rc, 1, 'data of an unknown format exits 1');
+like($err, qr/cannot tell the format/, 'and says so');
+
+($rc, undef, $err) = run_lutra('backtest', "$t/syntax_error.lua", @common, '--out', "$dir/o3");
+is($rc, 1, 'a strategy that does not compile exits 1');
+like($err, qr/syntax_error\.lua:\d+:/, 'with the Lua error and its line');
+
+($rc, undef, $err) = run_lutra('backtest', "$t/no_handler.lua", @common, '--out', "$dir/o4");
+is($rc, 1, 'a strategy without handlers exits 1');
+like($err, qr/defines no handler/, 'and says so');
+
+($rc, undef, $err) = run_lutra('backtest', "$scripts/sma_cross.lua", @common, '-p',
+                               'symbol=ETHUSDT', '--out', "$dir/o5");
+is($rc, 1, 'a symbol the data does not have exits 1');
+like($err, qr/symbol ETHUSDT is not in the data \(it has: TEST\/USD\)/, 'and lists the symbols');
+
+($rc, undef, $err) = run_lutra('backtest', "$scripts/sma_cross.lua", @common, '-p', 'nope=1',
+                               '--out', "$dir/o6");
+is($rc, 1, 'an unknown parameter exits 1');
+like($err, qr/unknown parameter 'nope'/, 'and names it');
+
+# Bar mode: a market order sent during bar 1 fills at bar 2's open, and the
+# strategy hears of the fill before on_bar of bar 2.
+($rc, undef, $err) = run_lutra('backtest', "$t/bt_order_of_events.lua", @common, '-p',
+                               "log=$dir/events.log", '--out', "$dir/o7");
+is($rc, 0, 'the bar-mode strategy runs') or diag $err;
+my @ev = split /\n/, slurp("$dir/events.log");
+like($ev[0], qr/^bar \d+ 10\.00$/, 'first comes bar 1');
+my ($fill) = grep { /^fill / } @ev;
+like($fill, qr/^fill \S+ 10\.60 1$/, 'the fill is at bar 2\'s open (10.60)');
+my ($fill_at) = grep { $ev[$_] =~ /^fill / } 0 .. $#ev;
+like($ev[$fill_at + 1] // '', qr/^bar \d+ 10\.60$/, 'and comes before on_bar of bar 2');
+my $r = decode_json(slurp("$dir/o7/report.json"));
+is($r->{mode}, 'bar', 'the report says bar mode');
+is($r->{fills}, 1, 'one fill');
+is($r->{trades}, 0, 'an open position is not a trade');
+
+# A failing strategy: exit 1, the error with its traceback in the report,
+# its open order cancelled.
+($rc, undef, $err) = run_lutra('backtest', "$t/bt_fails.lua", @common, '--out', "$dir/o8");
+is($rc, 1, 'a strategy error exits 1');
+like($err, qr/bt_fails\.lua:11:/, 'the error names file and line');
+$r = decode_json(slurp("$dir/o8/report.json"));
+like($r->{error} // '', qr/bt_fails\.lua:11:.*stack traceback/s, 'report.json has the error and traceback');
+my @orders = grep { /,/ } split /\n/, slurp("$dir/o8/fills.csv");
+is(scalar @orders, 1, 'the resting order never filled (fills.csv has only its header)');
+
+# Determinism and the page, on the build's sample data (tick mode).
+my $sample = build_dir() . '/sample/btcusdt-sample.lev';
+SKIP: {
+    skip "sample data not built ($sample)", 7 unless -e $sample;
+    my @run = ('backtest', "$scripts/grid.lua", '--data', $sample, '--balance', 'BTC=0.1', '--quiet');
+    ($rc, undef, $err) = run_lutra(@run, '--out', "$dir/g1");
+    is($rc, 0, 'grid on the sample runs') or diag $err;
+    ($rc) = run_lutra(@run, '--out', "$dir/g2");
+    my ($a, $b) = map { decode_json(slurp("$dir/$_/report.json")) } qw(g1 g2);
+    ok($a->{fills} > 0, "it trades ($a->{fills} fills)");
+    is($a->{fills_sha256}, $b->{fills_sha256}, 'the same run twice gives the same fills_sha256');
+    delete @$_{qw(wall_seconds events_per_sec)} for $a, $b;
+    is_deeply($a, $b, 'and the same report but for wall time and speed');
+    is($a->{mode}, 'tick', 'tick mode');
+    my $html = slurp("$dir/g1/report.html");
+    ok($html =~ /<svg/ && $html =~ /<\/html>\s*$/, 'report.html has its curves and ends whole');
+    ok($html !~ m{https?://|\bsrc=|\@import|url\(}i, 'report.html loads nothing from outside');
+}
+
+done_testing();
