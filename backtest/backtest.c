@@ -21,7 +21,7 @@
 #define BACKTEST_DEFAULT_MAKER_BPS 2.0
 #define BACKTEST_DEFAULT_TAKER_BPS 5.0
 /* Equity is sampled for the report at least this often (engine time). */
-#define BACKTEST_EQUITY_EVERY (60 * TS_NS_PER_SEC)
+#define BACKTEST_EQUITY_EVERY (3600 * TS_NS_PER_SEC)
 #define BACKTEST_FEED_QUEUE_MIN 1024
 
 /* Market events waiting out the feed latency before the engine sees them. */
@@ -282,7 +282,8 @@ static void driver_on_fill(void *ud, const order *o, const oms_change *c, int64_
 
 static void driver_sample_equity(driver *d)
 {
-    driver_settle_start(d);
+    if (!d->started)
+        driver_settle_start(d);
     if (!d->started || d->now < d->next_equity)
         return;
     report_on_equity(d->rep, d->now, engine_equity(d->eng));
@@ -358,7 +359,10 @@ static int driver_market(driver *d, const lutra_event *ev)
     }
     if (engine_apply_market(d->eng, ev) < 0)
         return -1;
-    if (warmup)
+    /* A level inside a message: nobody may look at the book until its last
+     * record, and the venue fills only on trades and bars. Most records of
+     * a book feed end here. */
+    if (warmup || !driver_is_message_end(ev))
         return 0;
     if (sim_on_market(d->sim, ev) < 0)
         return -1;
@@ -554,6 +558,7 @@ int backtest_run(const backtest_options *opt, backtest_result *res, report **rep
     report_finish(d.rep, &totals);
     res->strategy_failed = engine_failure(d.eng, NULL, NULL);
     res->events = d.events;
+    res->records = engine_get_stats(d.eng).events;
     res->wall_seconds = totals.wall_seconds;
     if (loop < 0 && !res->strategy_failed) {
         snprintf(err, errlen, "the replay stopped: a book refused a record");

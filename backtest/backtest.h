@@ -42,7 +42,8 @@ typedef struct backtest_options {
 
 typedef struct backtest_result {
     int strategy_failed;             /* a handler raised: the run's exit is non-zero */
-    uint64_t events;
+    uint64_t events;                 /* messages or rows (report.json's events) */
+    uint64_t records;                /* native records: book levels counted one by one */
     double wall_seconds;
     char fills_sha256[65];
 } backtest_result;

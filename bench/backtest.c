@@ -3,6 +3,7 @@
  *
  *   backtest tick FILE.lev    a strategy whose on_book reads the best bid and
  *                             ask on every book update: events per second
+ *   backtest bar FILE.lev     the same over the bars of a file
  *   backtest bar [N]          a 10/30 SMA crossover over N bars
  *                             (default 1,000,000; generated, imported, run):
  *                             bars per second
@@ -43,7 +44,10 @@ static int bench_run(const char *strategy, const char *data, const char *label)
     printf("%s_events: %llu\n", label, (unsigned long long)res.events);
     printf("%s_wall: %.3f s\n", label, res.wall_seconds);
     printf("%s_rate: %.2f M%s/s\n", label, (double)res.events / res.wall_seconds / 1e6,
-           strcmp(label, "bar") ? "events" : "bars");
+           strcmp(label, "bar") ? "messages" : "bars");
+    printf("%s_records: %llu\n", label, (unsigned long long)res.records);
+    printf("%s_record_rate: %.2f Mrecords/s\n", label,
+           (double)res.records / res.wall_seconds / 1e6);
     return res.strategy_failed ? -1 : 0;
 }
 
@@ -98,6 +102,8 @@ int main(int argc, char **argv)
 
     if (argc >= 3 && !strcmp(argv[1], "tick"))
         return bench_run("bench/strategies/book_reader.lua", argv[2], "tick") ? 1 : 0;
+    if (argc >= 3 && !strcmp(argv[1], "bar") && access(argv[2], R_OK) == 0)
+        return bench_run("bench/strategies/sma_bars.lua", argv[2], "bar") ? 1 : 0;
     if (argc >= 2 && !strcmp(argv[1], "bar")) {
         n = argc >= 3 ? atol(argv[2]) : 1000000;
         if (bench_make_bars(n, lev, sizeof lev) < 0)

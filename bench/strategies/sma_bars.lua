@@ -1,6 +1,6 @@
 -- Benchmark strategy: a 10/30 SMA crossover on bars, trading one unit.
 local ind = require("lutra.ind")
-local S = { params = { symbol = "BENCH", fast = 10, slow = 30, qty = 1 } }
+local S = { params = { symbol = "BENCH/USD", fast = 10, slow = 30, qty = 1 } }
 
 function S.on_start(ctx)
     S.fast = ind.sma(ctx.params.fast)
