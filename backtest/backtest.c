@@ -272,12 +272,12 @@ static void driver_settle_start(driver *d)
     report_on_equity(d->rep, d->now, d->initial);
 }
 
-static void driver_on_fill(void *ud, const order *o, const oms_change *c, int64_t now)
+static void driver_on_fill(void *ud, const order *o, const oms_change *c, int64_t when)
 {
     driver *d = ud;
     driver_settle_start(d);
-    report_on_fill(d->rep, o, c, oms_get_position(engine_oms(d->eng), o->req.instrument), now);
-    report_on_equity(d->rep, now, engine_equity(d->eng));
+    report_on_fill(d->rep, o, c, oms_get_position(engine_oms(d->eng), o->req.instrument), when);
+    report_on_equity(d->rep, d->now, engine_equity(d->eng));
 }
 
 static void driver_sample_equity(driver *d)

@@ -34,6 +34,7 @@ typedef struct bt_args {
     const char *balances[BT_MAX_BALANCES];
     const char *config_path;
     const char *symbol;              /* for imports that need one */
+    const char *tick, *lot;          /* likewise, increments */
     config cfg;
     char out_dir[PATH_MAX];
     char lib_path[PATH_MAX];
@@ -63,6 +64,8 @@ static void backtest_usage(FILE *out)
             "                           --from still builds the books\n"
             "      --periods-per-year N Sharpe/Sortino annualisation (default 365)\n"
             "      --symbol S           symbol for data files that do not name it\n"
+            "      --tick T, --lot L    price and size increments for data imported on the\n"
+            "                           fly (as lutra import's)\n"
             "  -o, --out DIR            where the report goes (default out/STRATEGY-TIME/)\n"
             "  -q, --quiet              no summary, no progress\n"
             "  -h, --help               this text\n\n"
@@ -103,6 +106,8 @@ static int bt_import(bt_args *a, size_t i, char *err, size_t errlen)
     close(fd);
     memset(&io, 0, sizeof io);
     io.symbol = a->symbol;
+    io.tick = a->tick;
+    io.lot = a->lot;
     io.quiet = 1;
     if (import_run(&io, in, 1, path, &rep, err, errlen) < 0) {
         unlink(path);
@@ -207,7 +212,7 @@ static int bt_time(const char *name, const char *s, int64_t *out)
 }
 
 enum { OPT_CASH = 256, OPT_BALANCE, OPT_FEE_MAKER, OPT_FEE_TAKER, OPT_FROM, OPT_TO, OPT_PPY,
-       OPT_SYMBOL };
+       OPT_SYMBOL, OPT_TICK, OPT_LOT };
 
 static int bt_parse(bt_args *a, int argc, char **argv)
 {
@@ -220,6 +225,7 @@ static int bt_parse(bt_args *a, int argc, char **argv)
         {"from", required_argument, NULL, OPT_FROM}, {"to", required_argument, NULL, OPT_TO},
         {"periods-per-year", required_argument, NULL, OPT_PPY},
         {"symbol", required_argument, NULL, OPT_SYMBOL},
+        {"tick", required_argument, NULL, OPT_TICK}, {"lot", required_argument, NULL, OPT_LOT},
         {"out", required_argument, NULL, 'o'},       {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     backtest_options *o = &a->opt;
@@ -270,6 +276,8 @@ static int bt_parse(bt_args *a, int argc, char **argv)
                 return CMD_USAGE;
             break;
         case OPT_SYMBOL: a->symbol = optarg; break;
+        case OPT_TICK: a->tick = optarg; break;
+        case OPT_LOT: a->lot = optarg; break;
         case 'o': snprintf(a->out_dir, sizeof a->out_dir, "%s", optarg); break;
         case 'q': o->quiet = 1; break;
         case 'h': backtest_usage(stdout); return -1;

@@ -700,8 +700,10 @@ void engine_on_exec(void *ud, const exec_report *rep)
         e->stats.rejected++;
     if (chg.filled) {
         e->stats.fills++;
+        /* Reports record when the fill happened at the venue (a bar's open
+         * in bar mode), not when the strategy heard of it. */
         if (e->on_fill)
-            e->on_fill(e->on_fill_ud, chg.order, &chg, now);
+            e->on_fill(e->on_fill_ud, chg.order, &chg, rep->ts ? rep->ts : now);
     }
     s = chg.order->req.strategy < e->nstrategies ? e->strategies[chg.order->req.strategy] : NULL;
     if (s && !strategy_failed(s)) {

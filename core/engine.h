@@ -40,8 +40,9 @@ typedef struct engine_config {
     int cancel_on_stop;        /* cancel strategies' open orders at engine_stop */
 } engine_config;
 
-/* Called for every fill, after the OMS and the strategy have it (reports). */
-typedef void (*engine_fill_fn)(void *ud, const order *o, const oms_change *c, int64_t now);
+/* Called for every fill, before the strategy hears of it (reports); `when`
+ * is the fill's time at the venue. */
+typedef void (*engine_fill_fn)(void *ud, const order *o, const oms_change *c, int64_t when);
 
 /* @return the engine, or NULL with err set. reg is shared, not owned. */
 engine *engine_new(const engine_config *cfg, instrument_registry *reg, char *err,
