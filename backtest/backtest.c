@@ -446,6 +446,7 @@ static int driver_setup(driver *d, const config *cfg, int bar_mode, char *err, s
     ec.risk = cfg->risk;
     ec.lib_path = opt->lib_path;
     ec.cancel_on_stop = 1;
+    ec.handler_timeout_ms = (int)cfg->handler_timeout_ms;
     driver_sim_config(opt, cfg, bar_mode, &sc);
     ec.oms.taker_fee_bps = sc.taker_fee_bps;
     if (!(d->eng = engine_new(&ec, d->reg, err, errlen)))

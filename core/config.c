@@ -58,6 +58,7 @@ void config_defaults(config *c)
     memset(c, 0, sizeof *c);
     snprintf(c->state_dir, sizeof c->state_dir, "var/state");
     c->cancel_on_stop = 1;
+    c->handler_timeout_ms = 1000;
     snprintf(c->log_level, sizeof c->log_level, "info");
     snprintf(c->log_format, sizeof c->log_format, "logfmt");
     c->cash = -1;
@@ -1074,6 +1075,8 @@ static const key_spec config_keys[] = {
      .size = FIELD_SIZE(config, mode), .arg = mode_choices},
     STRING_KEY(config, state_dir),
     {.name = "cancel_on_stop", .read = read_bool, .offset = offsetof(config, cancel_on_stop)},
+    {.name = "handler_timeout_ms", .read = read_number,
+     .offset = offsetof(config, handler_timeout_ms)},
     {.name = "log", .read = read_table, .arg = log_keys},
     {.name = "plugin_path", .read = read_plugin_path},
     {.name = "venues", .read = read_venues},

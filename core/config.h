@@ -61,6 +61,7 @@ typedef struct config {
     int cancel_on_stop;         /* default 1 */
     char log_level[16];         /* default "info" */
     char log_format[16];        /* "logfmt" | "json", default "logfmt" */
+    double handler_timeout_ms;  /* a Lua handler running longer is runaway; default 1000 */
     char plugin_path[CONFIG_MAX_PLUGIN_PATHS][512];
     size_t nplugin_path;
     config_venue venues[CONFIG_MAX_VENUES];

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "money.h"
 #include "timer.h"
+#include "watchdog.h"
 
 #define ENGINE_MAX_STRATEGIES 64
 #define ENGINE_OPEN_ORDERS_MAX 4096
@@ -458,6 +459,13 @@ engine *engine_new(const engine_config *cfg, instrument_registry *reg, char *err
         engine_free(e);
         return NULL;
     }
+    /* The count hook stops an interpreted runaway first; the watchdog, a
+     * little later, catches what the JIT compiled. */
+    if (watchdog_start((cfg->handler_timeout_ms > 0 ? cfg->handler_timeout_ms : 1000) * 3 / 2,
+                       err, errlen) < 0) {
+        engine_free(e);
+        return NULL;
+    }
     return e;
 }
 
@@ -517,6 +525,8 @@ int engine_add_strategy(engine *e, const strategy_config *cfg, char *err, size_t
     c.index = (uint32_t)e->nstrategies;
     if (!c.lib_path)
         c.lib_path = e->cfg.lib_path;
+    if (!c.handler_timeout_ms)
+        c.handler_timeout_ms = e->cfg.handler_timeout_ms;
     if (!(s = strategy_load(&engine_host_ops, e, &c, err, errlen)))
         return -1;
     e->strategies[e->nstrategies] = s;

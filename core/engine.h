@@ -38,6 +38,8 @@ typedef struct engine_config {
     risk_limits risk;
     const char *lib_path;      /* Lua library folder (scripts/lib) */
     int cancel_on_stop;        /* cancel strategies' open orders at engine_stop */
+    int handler_timeout_ms;    /* runaway handler limit (0: 1000); the watchdog
+                                  thread ends the process at 1.5 times it */
 } engine_config;
 
 /* Called for every fill, before the strategy hears of it (reports); `when`

@@ -39,6 +39,7 @@
 #include <lualib.h>
 
 #include "strategy_impl.h"
+#include "watchdog.h"
 
 #define STRATEGY_HOOK_COUNT 1000000
 #define STRATEGY_DEFAULT_TIMEOUT_MS 1000
@@ -247,7 +248,9 @@ static int strategy_pcall(strategy *s, const char *name, int nargs, int nresults
     s->handler = name;
     s->call_seq++;
     s->in_call++;
+    watchdog_enter(s->name, name);
     rc = lua_pcall(L, nargs, nresults, base);
+    watchdog_leave();
     s->in_call--;
     if (nested) {
         s->handler = outer;

@@ -92,6 +92,18 @@ like($r->{error} // '', qr/bt_fails\.lua:11:.*stack traceback/s, 'report.json ha
 my @orders = grep { /,/ } split /\n/, slurp("$dir/o8/fills.csv");
 is(scalar @orders, 1, 'the resting order never filled (fills.csv has only its header)');
 
+# Runaway handlers: an interpreted loop is stopped by the count hook (the
+# strategy fails, exit 1); a loop the JIT compiled cannot be interrupted, so
+# the watchdog thread ends the process with status 70, naming the culprit.
+my @fast = ('--config', "$FindBin::Bin/configs/fast_watchdog.lua");
+($rc, undef, $err) = run_lutra('backtest', "$t/runaway.lua", @common, @fast, '--out', "$dir/o9");
+is($rc, 1, 'an interpreted runaway handler fails its strategy (exit 1)');
+like($err, qr/handler on_bar of strategy runaway ran longer than 200 ms/, 'naming strategy and handler');
+($rc, undef, $err) = run_lutra('backtest', "$t/bt_jit_loop.lua", @common, @fast, '--out', "$dir/o10");
+is($rc, 70, 'a compiled runaway loop ends the process with status 70');
+like($err, qr/watchdog: handler on_bar of strategy bt_jit_loop has run for more than 300 ms/,
+     'and the watchdog names strategy and handler');
+
 # Determinism and the page, on the build's sample data (tick mode).
 my $sample = build_dir() . '/sample/btcusdt-sample.lev';
 SKIP: {
