@@ -19,12 +19,28 @@
 #define ENGINE_MAX_STRATEGIES 64
 #define ENGINE_OPEN_ORDERS_MAX 4096
 
+#define ENGINE_MAX_BAR_SUBS 16
+
+/* Bars a strategy asked for (ctx:subscribe{bars=}), built from trades on
+ * the engine's clock: a bar opens with the first trade of its interval and
+ * is delivered when the interval ends (a timer), so no strategy sees a bar
+ * before it closed; an interval without trades makes no bar. */
+typedef struct engine_bar_agg {
+    uint32_t instrument;
+    int64_t interval;     /* ns */
+    int open;             /* a bar is being built */
+    uint64_t timer;       /* the timer that delivers it */
+    lutra_bar bar;
+} engine_bar_agg;
+
 /* What a strategy listens to. No subscription at all: everything. */
 typedef struct engine_sub {
     int any;              /* a ctx:subscribe narrowed what it hears */
     uint8_t *book;        /* by instrument id */
     uint8_t *trades;
     size_t n;
+    engine_bar_agg bars[ENGINE_MAX_BAR_SUBS];
+    size_t nbars;
 } engine_sub;
 
 /* Last prices seen per instrument, for marks and reference prices. */
@@ -396,19 +412,34 @@ static int engine_sub_grow(engine_sub *sub, size_t need)
     return 0;
 }
 
+static int engine_sub_bars(engine_sub *sub, uint32_t instrument, int64_t bar_ns, char *reason,
+                           size_t len)
+{
+    for (size_t i = 0; i < sub->nbars; i++)
+        if (sub->bars[i].instrument == instrument && sub->bars[i].interval == bar_ns)
+            return 0;
+    if (sub->nbars == ENGINE_MAX_BAR_SUBS) {
+        snprintf(reason, len, "at most %d bar subscriptions", ENGINE_MAX_BAR_SUBS);
+        return -1;
+    }
+    memset(&sub->bars[sub->nbars], 0, sizeof sub->bars[0]);
+    sub->bars[sub->nbars].instrument = instrument;
+    sub->bars[sub->nbars].interval = bar_ns;
+    sub->nbars++;
+    return 0;
+}
+
 static int host_subscribe(void *host, strategy *s, uint32_t instrument, int book, int trades,
                           int64_t bar_ns, char *reason, size_t len)
 {
     engine *e = host;
     engine_sub *sub = &e->subs[strategy_index(s)];
-    if (bar_ns > 0) {
-        snprintf(reason, len, "bars from trades are not aggregated yet: use bar data");
-        return -1;
-    }
     if (engine_sub_grow(sub, (size_t)instrument + 1) < 0) {
         snprintf(reason, len, "out of memory");
         return -1;
     }
+    if (bar_ns > 0 && engine_sub_bars(sub, instrument, bar_ns, reason, len) < 0)
+        return -1;
     sub->any = 1;
     sub->book[instrument] |= (uint8_t)(book != 0);
     sub->trades[instrument] |= (uint8_t)(trades != 0);
@@ -609,6 +640,73 @@ static int engine_hears(const engine *e, size_t i, uint32_t instrument, int trad
     return trades ? sub->trades[instrument] : sub->book[instrument];
 }
 
+static void engine_bar_deliver(engine *e, uint32_t index, engine_bar_agg *agg)
+{
+    strategy *s = e->strategies[index];
+    agg->open = 0;
+    if (!strategy_failed(s))
+        engine_check(e, s, strategy_on_bar(s, &agg->bar, agg->interval));
+}
+
+/* A bar's interval ended: deliver it. arg packs strategy and bar slot. */
+static void engine_bar_close(void *ud, int64_t arg, uint64_t id)
+{
+    engine *e = ud;
+    uint32_t index = (uint32_t)(arg >> 32), slot = (uint32_t)arg;
+    engine_bar_agg *agg;
+
+    if (index >= e->nstrategies || slot >= e->subs[index].nbars)
+        return;
+    agg = &e->subs[index].bars[slot];
+    if (agg->open && agg->timer == id)
+        engine_bar_deliver(e, index, agg);
+}
+
+static void engine_bar_open(engine *e, uint32_t index, uint32_t slot, const lutra_trade *t)
+{
+    engine_bar_agg *agg = &e->subs[index].bars[slot];
+    lutra_bar *b = &agg->bar;
+    int64_t start = t->h.ts_recv - (t->h.ts_recv % agg->interval + agg->interval) % agg->interval;
+
+    memset(b, 0, sizeof *b);
+    b->h.type = LUTRA_EV_BAR;
+    b->h.size = sizeof *b;
+    b->h.instrument = t->h.instrument;
+    b->h.ts_exch = start;
+    b->h.ts_recv = start + agg->interval;
+    b->open = b->high = b->low = b->close = t->price;
+    b->volume = t->qty;
+    agg->open = 1;
+    agg->timer = timer_add(e->timers, b->h.ts_recv, 0, engine_bar_close, e,
+                           (int64_t)(((uint64_t)index << 32) | slot));
+}
+
+/* A trade goes into the bars a strategy builds from it. A trade at or after
+ * the open bar's end (received at the same instant as its closing timer)
+ * closes it first. */
+static void engine_bars_on_trade(engine *e, uint32_t index, const lutra_trade *t)
+{
+    engine_sub *sub = &e->subs[index];
+    for (uint32_t i = 0; i < sub->nbars; i++) {
+        engine_bar_agg *agg = &sub->bars[i];
+        lutra_bar *b = &agg->bar;
+        if (agg->instrument != t->h.instrument)
+            continue;
+        if (agg->open && t->h.ts_recv >= b->h.ts_recv) {
+            timer_cancel(e->timers, agg->timer);
+            engine_bar_deliver(e, index, agg);
+        }
+        if (!agg->open) {
+            engine_bar_open(e, index, i, t);
+            continue;
+        }
+        b->high = t->price > b->high ? t->price : b->high;
+        b->low = t->price < b->low ? t->price : b->low;
+        b->close = t->price;
+        b->volume += t->qty;
+    }
+}
+
 static const char *engine_feed_state_name(uint32_t state)
 {
     switch (state) {
@@ -642,6 +740,8 @@ static int engine_dispatch_one(engine *e, strategy *s, size_t i, const lutra_eve
             return 0;
         return strategy_on_book(s, inst, ev->h.ts_recv);
     case LUTRA_EV_TRADE:
+        if (e->subs[i].nbars)
+            engine_bars_on_trade(e, (uint32_t)i, &ev->trade);
         if (!strategy_wants_trades(s) || !engine_hears(e, i, inst, 1))
             return 0;
         return strategy_on_trade(s, &ev->trade);

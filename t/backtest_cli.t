@@ -123,4 +123,40 @@ SKIP: {
     ok($html !~ m{https?://|\bsrc=|\@import|url\(}i, 'report.html loads nothing from outside');
 }
 
+# ctx:subscribe{bars="1m"}: bars built from trades, delivered when they
+# close, equal to one-minute OHLCV computed here from the capture's trades.
+my $capture = build_dir() . '/sample/btcusdt-sample.capture.gz';
+SKIP: {
+    skip "sample data not built ($capture)", 4 unless -e $capture && -e $sample;
+    ($rc, undef, $err) = run_lutra('backtest', "$t/bt_bars_from_trades.lua", '--data', $sample,
+                                   '-p', "log=$dir/bars.log", '--quiet', '--out', "$dir/o11");
+    is($rc, 0, 'a strategy subscribing to 1m bars runs') or diag $err;
+    my %want;    # minute -> [open, high, low, close, volume], in 1e-8 units
+    open my $fh, '-|', 'gzip', '-dc', $capture or die;
+    while (my $line = <$fh>) {
+        next unless $line =~ /^(\d+) \{"stream":"\w+\@trade".*"p":"([\d.]+)","q":"([\d.]+)"/;
+        my ($ns, $p, $q) = ($1, $2, $3);
+        my $min = do { use integer; $ns / 60_000_000_000 };
+        ($p, $q) = map { my ($i, $f) = split /\./; $i * 100_000_000 + $f } $p, $q;
+        my $b = $want{$min} //= [$p, $p, $p, $p, 0];
+        $b->[1] = $p if $p > $b->[1];
+        $b->[2] = $p if $p < $b->[2];
+        $b->[3] = $p;
+        $b->[4] += $q;
+    }
+    my @got = map { [split / /] } split /\n/, slurp("$dir/bars.log");
+    my @mins = sort { $a <=> $b } keys %want;
+    pop @mins;    # the last minute never closes before the data ends
+    is(scalar @got, scalar @mins, 'one bar per minute that had trades and closed');
+    my ($late, $bad) = (0, 0);
+    for my $i (0 .. $#got) {
+        my ($ts, $now, @ohlcv) = @{$got[$i]};
+        $late++ if $now != $ts + 60_000;
+        my @w = map { sprintf '%d.%08d', $_ / 100_000_000, $_ % 100_000_000 } @{$want{$mins[$i]} // []};
+        $bad++ unless $ts == $mins[$i] * 60_000 && "@ohlcv" eq "@w";
+    }
+    is($late, 0, 'each bar reaches the strategy exactly at its close');
+    is($bad, 0, 'open, high, low, close and volume equal the trades of each minute');
+}
+
 done_testing();
