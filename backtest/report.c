@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "fixed.h"
+#include "grow.h"
 #include "money.h"
 #include "timestamp.h"
 
@@ -106,22 +107,6 @@ static void rb_free(rbuf *b)
 {
     free(b->p);
     memset(b, 0, sizeof *b);
-}
-
-/* Grow an array of n elements of size sz to hold one more. */
-static int grow(void **arr, size_t n, size_t *cap, size_t sz)
-{
-    size_t ncap;
-    void *p;
-    if (n < *cap)
-        return 0;
-    ncap = *cap ? *cap * 2 : 64;
-    p = realloc(*arr, ncap * sz);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
 }
 
 /* ---- escaping: JSON strings, HTML text, CSV fields ---- */
@@ -451,9 +436,10 @@ static int64_t avg_price(int64_t value, int64_t qty, int size_scale)
 static int trip_close(report *r, trip *t, uint32_t instrument, const lutra_instrument *in,
                       int64_t realized, int64_t now)
 {
-    trade *d;
-    if (grow((void **)&r->trades, r->ntrades, &r->trades_cap, sizeof *r->trades) < 0)
+    trade *d = grow_capacity(r->trades, &r->trades_cap, r->ntrades + 1, sizeof *d, 64);
+    if (!d)
         return -1;
+    r->trades = d;
     d = &r->trades[r->ntrades++];
     d->instrument = instrument;
     d->side = t->side;
@@ -605,11 +591,21 @@ static void curve_add(report *r, int64_t now, int64_t equity, double dd)
     r->curve[r->ncurve++] = (curve_point){now, equity, dd, pinned};
 }
 
+/* Room for one more close of a day (daily returns). @return 0 or -1. */
+static int report_grow_closes(report *r)
+{
+    int64_t *c = grow_capacity(r->closes, &r->closes_cap, r->ncloses + 1, sizeof *c, 64);
+    if (!c)
+        return -1;
+    r->closes = c;
+    return 0;
+}
+
 static int daily_add(report *r, int64_t now, int64_t equity)
 {
     int64_t day = floor_div(now, TS_NS_PER_DAY);
     if (r->have_day && day > r->day) {
-        if (grow((void **)&r->closes, r->ncloses, &r->closes_cap, sizeof *r->closes) < 0)
+        if (report_grow_closes(r) < 0)
             return -1;
         r->closes[r->ncloses++] = r->day_equity;
     }
@@ -724,7 +720,7 @@ void report_finish(report *r, const report_totals *t)
     if (!last || last->equity != t->final_equity || last->time < t->end)
         report_on_equity(r, last && last->time > t->end ? last->time : t->end, t->final_equity);
     if (r->have_day) {
-        if (grow((void **)&r->closes, r->ncloses, &r->closes_cap, sizeof *r->closes) < 0)
+        if (report_grow_closes(r) < 0)
             r->oom = 1;
         else
             r->closes[r->ncloses++] = r->day_equity;

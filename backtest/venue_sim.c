@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "money.h"
 
 #define SIM_VENUE_ID_MAX 24
@@ -107,21 +108,6 @@ struct sim_venue {
 
 /* Make room for `need` items of `size` bytes. @return the (maybe moved)
  * array, or NULL when out of memory (the old one is kept). */
-static void *sim_grow(void *items, size_t *cap, size_t need, size_t size)
-{
-    size_t ncap;
-    void *p;
-    if (need <= *cap)
-        return items;
-    ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need)
-        ncap *= 2;
-    if (!(p = realloc(items, ncap * size)))
-        return NULL;
-    *cap = ncap;
-    return p;
-}
-
 static int64_t sim_min(int64_t a, int64_t b)
 {
     return a < b ? a : b;
@@ -214,7 +200,7 @@ static void sim_fail(sim_venue *v)
 
 static int sim_push(sim_venue *v, int64_t time, const sim_job *job)
 {
-    sim_entry *heap = sim_grow(v->heap, &v->capheap, v->nheap + 1, sizeof *heap);
+    sim_entry *heap = grow_capacity(v->heap, &v->capheap, v->nheap + 1, sizeof *heap, 16);
     size_t i;
     if (!heap) {
         sim_fail(v);
@@ -262,7 +248,7 @@ static void sim_pop(sim_venue *v, sim_entry *out)
 static exec_report *sim_report(sim_venue *v, exec_kind kind, const sim_order *o, int64_t ts,
                                const char *reason)
 {
-    exec_report *out = sim_grow(v->outbox, &v->capout, v->nout + 1, sizeof *out);
+    exec_report *out = grow_capacity(v->outbox, &v->capout, v->nout + 1, sizeof *out, 16);
     exec_report *r;
     if (!out) {
         sim_fail(v);
@@ -340,7 +326,7 @@ static sim_order *sim_orders_find(sim_orders *a, const char *id)
 
 static int sim_orders_insert(sim_venue *v, sim_orders *a, size_t at, const sim_order *o)
 {
-    sim_order *items = sim_grow(a->v, &a->cap, a->n + 1, sizeof *items);
+    sim_order *items = grow_capacity(a->v, &a->cap, a->n + 1, sizeof *items, 16);
     if (!items) {
         sim_fail(v);
         return -1;

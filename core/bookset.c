@@ -3,6 +3,7 @@
  */
 #include "bookset.h"
 
+#include "grow.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,16 +35,11 @@ void bookset_free(bookset *bs)
 
 static bookset_entry *bookset_entry_for(bookset *bs, uint32_t id)
 {
-    if (id >= bs->n) {
-        size_t n = (size_t)id + 8;
-        bookset_entry *e = realloc(bs->e, n * sizeof *e);
-        if (!e)
-            return NULL;
-        memset(e + bs->n, 0, (n - bs->n) * sizeof *e);
-        bs->e = e;
-        bs->n = n;
-    }
-    return &bs->e[id];
+    bookset_entry *e = grow_to_index(bs->e, &bs->n, id, sizeof *e, 8);
+    if (!e)
+        return NULL;
+    bs->e = e;
+    return &e[id];
 }
 
 /* A CLEAR opens a snapshot (synced) unless it lacks the snapshot flag: then

@@ -14,6 +14,7 @@
 #include "book.h"
 #include "cmd.h"
 #include "fixed.h"
+#include "grow.h"
 #include "instrument.h"
 #include "replay.h"
 #include "timestamp.h"
@@ -28,6 +29,7 @@ typedef struct inspect_instrument_stats {
     uint64_t by_type[LUTRA_EV_TYPE_MAX + 1];
     uint64_t messages;   /* book messages: records ending in LUTRA_F_LAST */
     uint64_t gaps;       /* STATUS SYNCING with reason GAP */
+    int seen;
     int64_t first, last; /* receive times */
     int64_t longest_silence;
 } inspect_instrument_stats;
@@ -161,18 +163,11 @@ static void inspect_format_duration(int64_t ns, char *buf, size_t cap)
 
 static inspect_instrument_stats *inspect_stats_for(inspect_state *st, uint32_t id)
 {
-    if (id >= st->nstats) {
-        size_t n = id + 16;
-        inspect_instrument_stats *p = realloc(st->stats, n * sizeof *p);
-        if (!p)
-            return NULL;
-        memset(p + st->nstats, 0, (n - st->nstats) * sizeof *p);
-        for (size_t i = st->nstats; i < n; i++)
-            p[i].first = p[i].last = INT64_MIN;
-        st->stats = p;
-        st->nstats = n;
-    }
-    return &st->stats[id];
+    inspect_instrument_stats *p = grow_to_index(st->stats, &st->nstats, id, sizeof *p, 16);
+    if (!p)
+        return NULL;
+    st->stats = p;
+    return &p[id];
 }
 
 static int inspect_count(inspect_state *st, const lutra_event *ev)
@@ -186,9 +181,10 @@ static int inspect_count(inspect_state *st, const lutra_event *ev)
         st->first = t;
     st->last = t;
     s->by_type[ev->h.type <= LUTRA_EV_TYPE_MAX ? ev->h.type : 0]++;
-    if (s->first == INT64_MIN)
+    if (!s->seen) {
+        s->seen = 1;
         s->first = t;
-    else if (t - s->last > s->longest_silence)
+    } else if (t - s->last > s->longest_silence)
         s->longest_silence = t - s->last;
     s->last = t;
     if ((ev->h.type == LUTRA_EV_BOOK_DELTA || ev->h.type == LUTRA_EV_BOOK_CLEAR) &&

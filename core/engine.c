@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "fixed.h"
+#include "grow.h"
+#include "grow.h"
 #include "log.h"
 #include "money.h"
 #include "timer.h"
@@ -86,16 +88,11 @@ int64_t engine_now(const engine *e)
 
 static engine_marks *engine_marks_for(engine *e, uint32_t id)
 {
-    if (id >= e->nmarks) {
-        size_t n = (size_t)id + 16;
-        engine_marks *m = realloc(e->marks, n * sizeof *m);
-        if (!m)
-            return NULL;
-        memset(m + e->nmarks, 0, (n - e->nmarks) * sizeof *m);
-        e->marks = m;
-        e->nmarks = n;
-    }
-    return &e->marks[id];
+    engine_marks *m = grow_to_index(e->marks, &e->nmarks, id, sizeof *m, 16);
+    if (!m)
+        return NULL;
+    e->marks = m;
+    return &m[id];
 }
 
 int64_t engine_mark_price(const engine *e, uint32_t instrument)
@@ -395,20 +392,17 @@ static void host_timer_cancel(void *host, uint64_t id)
     timer_cancel(((engine *)host)->timers, id);
 }
 
-static int engine_sub_grow(engine_sub *sub, size_t need)
+static int engine_sub_grow(engine_sub *sub, uint32_t instrument)
 {
-    uint8_t *b, *t;
-    if (need <= sub->n)
-        return 0;
-    if (!(b = realloc(sub->book, need)))
+    size_t nb = sub->n, nt = sub->n;
+    uint8_t *b = grow_to_index(sub->book, &nb, instrument, 1, 8), *t;
+    if (!b)
         return -1;
     sub->book = b;
-    if (!(t = realloc(sub->trades, need)))
+    if (!(t = grow_to_index(sub->trades, &nt, instrument, 1, 8)))
         return -1;
     sub->trades = t;
-    memset(sub->book + sub->n, 0, need - sub->n);
-    memset(sub->trades + sub->n, 0, need - sub->n);
-    sub->n = need;
+    sub->n = nt;
     return 0;
 }
 
@@ -434,7 +428,7 @@ static int host_subscribe(void *host, strategy *s, uint32_t instrument, int book
 {
     engine *e = host;
     engine_sub *sub = &e->subs[strategy_index(s)];
-    if (engine_sub_grow(sub, (size_t)instrument + 1) < 0) {
+    if (engine_sub_grow(sub, instrument) < 0) {
         snprintf(reason, len, "out of memory");
         return -1;
     }

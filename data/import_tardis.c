@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "import.h"
 
 /* The columns every Tardis file has, in the order tardis.base[] keeps them. */
@@ -258,16 +259,11 @@ static int tardis_word(tardis *t, int col, const char *what, const char *const *
 
 static tardis_book_state *tardis_book_state_of(tardis *t, int32_t inst)
 {
-    if ((size_t)inst >= t->nbook) {
-        size_t n = (size_t)inst + 8;
-        tardis_book_state *p = realloc(t->book, n * sizeof *p);
-        if (!p)
-            return NULL;
-        memset(p + t->nbook, 0, (n - t->nbook) * sizeof *p);
-        t->book = p;
-        t->nbook = n;
-    }
-    return &t->book[inst];
+    tardis_book_state *p = grow_to_index(t->book, &t->nbook, (size_t)inst, sizeof *p, 8);
+    if (!p)
+        return NULL;
+    t->book = p;
+    return &p[inst];
 }
 
 /*
