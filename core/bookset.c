@@ -35,8 +35,10 @@ void bookset_free(bookset *bs)
 
 static bookset_entry *bookset_entry_for(bookset *bs, uint32_t id)
 {
-    bookset_entry *e = grow_to_index(bs->e, &bs->n, id, sizeof *e, 8);
-    if (!e)
+    bookset_entry *e;
+    if (id < bs->n) /* every record: no call */
+        return &bs->e[id];
+    if (!(e = grow_to_index(bs->e, &bs->n, id, sizeof *e, 8)))
         return NULL;
     bs->e = e;
     return &e[id];

@@ -88,8 +88,10 @@ int64_t engine_now(const engine *e)
 
 static engine_marks *engine_marks_for(engine *e, uint32_t id)
 {
-    engine_marks *m = grow_to_index(e->marks, &e->nmarks, id, sizeof *m, 16);
-    if (!m)
+    engine_marks *m;
+    if (id < e->nmarks) /* every trade and quote: no call */
+        return &e->marks[id];
+    if (!(m = grow_to_index(e->marks, &e->nmarks, id, sizeof *m, 16)))
         return NULL;
     e->marks = m;
     return &m[id];
