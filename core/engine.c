@@ -454,12 +454,32 @@ static void host_metric(void *host, strategy *s, const char *name, double value)
     log_write(LOG_DEBUG, strategy_name(s), "metric name=%s value=%.17g", name, value);
 }
 
+static void host_refused(void *host, strategy *s, const char *reason)
+{
+    (void)s;
+    (void)reason;
+    ((engine *)host)->stats.rejected++;
+}
+
 static const strategy_host_ops engine_host_ops = {
-    host_now,          host_mode,        host_instrument_find, host_instrument_get,
-    host_book,         host_book_synced, host_submit,          host_cancel,
-    host_cancel_all,   host_open_orders, host_position,        host_balance,
-    host_timer_add,    host_timer_cancel, host_subscribe,      host_log,
-    host_metric,
+    .now = host_now,
+    .mode = host_mode,
+    .instrument_find = host_instrument_find,
+    .instrument_get = host_instrument_get,
+    .book = host_book,
+    .book_synced = host_book_synced,
+    .submit = host_submit,
+    .cancel = host_cancel,
+    .cancel_all = host_cancel_all,
+    .open_orders = host_open_orders,
+    .position = host_position,
+    .balance = host_balance,
+    .timer_add = host_timer_add,
+    .timer_cancel = host_timer_cancel,
+    .subscribe = host_subscribe,
+    .log = host_log,
+    .metric = host_metric,
+    .refused = host_refused,
 };
 
 /* ---- Life ---- */

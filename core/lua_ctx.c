@@ -268,10 +268,14 @@ static int lua_ctx_order(lua_State *L, order_side side, const char *method)
             {"stop_price", a.stop_price, a.has_stop, def->price_scale, def->price_increment,
              &req.stop_price},
         };
-        for (size_t i = 0; i < sizeof num / sizeof num[0]; i++)
-            if (num[i].present && (rc = lua_ctx_to_units(num[i].v, num[i].scale, num[i].out)))
-                return lua_ctx_refuse_value(L, num[i].what, num[i].v, num[i].inc, num[i].scale,
-                                            rc);
+        for (size_t i = 0; i < sizeof num / sizeof num[0]; i++) {
+            if (!num[i].present || !(rc = lua_ctx_to_units(num[i].v, num[i].scale, num[i].out)))
+                continue;
+            lua_ctx_refuse_value(L, num[i].what, num[i].v, num[i].inc, num[i].scale, rc);
+            if (s->ops->refused)
+                s->ops->refused(s->host, s, lua_tostring(L, -1));
+            return 2;
+        }
     }
     if (s->ops->submit(s->host, s, &req, id, reason, sizeof reason) < 0) {
         lua_pushnil(L);

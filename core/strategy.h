@@ -107,6 +107,11 @@ typedef struct strategy_host_ops {
 
     void (*log)(void *host, strategy *s, int level, const char *msg);
     void (*metric)(void *host, strategy *s, const char *name, double value);
+
+    /* Optional: ctx:buy/ctx:sell refused an order before it reached submit
+     * (a number the instrument's fixed point cannot hold): counted like any
+     * refusal. */
+    void (*refused)(void *host, strategy *s, const char *reason);
 } strategy_host_ops;
 
 typedef struct strategy_config {

@@ -92,6 +92,22 @@ like($r->{error} // '', qr/bt_fails\.lua:11:.*stack traceback/s, 'report.json ha
 my @orders = grep { /,/ } split /\n/, slurp("$dir/o8/fills.csv");
 is(scalar @orders, 1, 'the resting order never filled (fills.csv has only its header)');
 
+# Risk gates through the whole engine: ctx:buy returns nil and the gate's
+# reason for an order the config refuses, an id for one it allows.
+($rc, undef, $err) = run_lutra('backtest', "$t/bt_risk.lua", @common, '-p', "log=$dir/risk.log",
+                               '--config', "$FindBin::Bin/configs/small_orders.lua",
+                               '--out', "$dir/o12");
+is($rc, 0, 'the risk strategy runs') or diag $err;
+my %risk = map { /^(\S+) (\S+) (.*)$/ ? ($1 => [$2, $3]) : () } split /\n/, slurp("$dir/risk.log");
+is($risk{big}[0], 'nil', 'an order above max_order_notional is refused');
+like($risk{big}[1], qr/^risk: max_order: notional [\d.]+ above max_order_notional 100$/,
+     'with the gate and the numbers');
+like($risk{small}[0], qr/^[A-Za-z0-9_-]{1,32}$/, 'a small order gets a client order id');
+like($risk{offtick}[1], qr/^risk: valid: price 10\.005 is not a multiple of the tick 0\.1$/,
+     'a price off the tick (0.1, the finest the CSV uses) is refused by the valid gate');
+$r = decode_json(slurp("$dir/o12/report.json"));
+is($r->{rejected}, 2, 'the report counts the two refusals');
+
 # Runaway handlers: an interpreted loop is stopped by the count hook (the
 # strategy fails, exit 1); a loop the JIT compiled cannot be interrupted, so
 # the watchdog thread ends the process with status 70, naming the culprit.
