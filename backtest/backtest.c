@@ -312,7 +312,8 @@ static int driver_feed_push(driver *d, const lutra_event *ev)
         due = q->last_due;
     q->last_due = due;
     q->items[(q->head + q->n) % q->cap].due = due;
-    q->items[(q->head + q->n) % q->cap].ev = *ev;
+    /* Its own size only: ev may be a record in place at the end of a file. */
+    memcpy(&q->items[(q->head + q->n) % q->cap].ev, ev, ev->h.size);
     q->n++;
     return 0;
 }

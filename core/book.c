@@ -28,6 +28,12 @@
  * best block, O(1 + i / BOOK_BLOCK_LEVELS): cheap near the top, which is
  * where book:bid(i) reads.
  *
+ * The best level of each side is also kept in a small array (book_best_levels)
+ * that strategies read on every book message, most through LuaJIT's FFI
+ * without calling C. Keeping it costs one comparison per change below the
+ * best; a change at or above it sets it, and only the removal of the best
+ * reads the blocks again.
+ *
  * Blocks split in two when an insertion finds them full and merge with a
  * neighbour when a removal leaves the two together at half a block or less,
  * so adjacent blocks always hold more than half a block between them (the
@@ -65,10 +71,12 @@ typedef struct book_ladder {
     size_t cap;      /* entries allocated in low, block and count */
     size_t depth;    /* levels on the side */
     size_t hint;     /* the block the last change landed in: see ladder_locate */
+    int64_t best_key; /* key of the best level, INT64_MIN when the side is empty */
 } book_ladder;
 
 struct book {
     book_ladder side[2];
+    book_level best[2]; /* by side; qty 0 when the side is empty */
     book_block *pool;
     size_t pool_cap;
     uint32_t *free_blocks; /* stack of unused pool indices, pool_cap long */
@@ -180,6 +188,7 @@ static void ladder_reset(book *b, book_ladder *l)
     l->low[0] = INT64_MIN;
     l->count[0] = 0;
     l->depth = 0;
+    l->best_key = INT64_MIN;
 }
 
 book *book_new(void)
@@ -219,6 +228,7 @@ void book_clear(book *b)
 {
     ladder_reset(b, &b->side[BOOK_BID]);
     ladder_reset(b, &b->side[BOOK_ASK]);
+    memset(b->best, 0, sizeof b->best);
 }
 
 /* ---- Search ---- */
@@ -272,6 +282,27 @@ static inline uint32_t block_find(const book_block *k, int64_t key)
 static inline book_block *ladder_block(const book *b, const book_ladder *l, size_t j)
 {
     return &b->pool[l->block[j]];
+}
+
+/* Level i of a side by walking down from the best block. A block may be
+ * empty (a removal that leaves it beside a neighbour too full to merge). */
+static int ladder_level_at(const book *b, book_side side, size_t i, book_level *out)
+{
+    const book_ladder *l = &b->side[side];
+    size_t j = l->nblocks - 1;
+    const book_block *k;
+    size_t at;
+
+    if (i >= l->depth)
+        return -1;
+    /* Bounded because i < depth. */
+    while (i >= l->count[j])
+        i -= l->count[j--];
+    k = ladder_block(b, l, j);
+    at = l->count[j] - 1 - i;
+    out->price = book_price(side, k->key[at]);
+    out->qty = k->qty[at];
+    return 0;
 }
 
 /* ---- Changes ---- */
@@ -413,11 +444,52 @@ static int ladder_set(book *b, book_ladder *l, int64_t key, int64_t qty)
     return ladder_insert(b, l, j, i, key, qty);
 }
 
+/* Read a side's best level from the blocks, after the best was removed. */
+static void book_reread_best(book *b, book_side side)
+{
+    book_ladder *l = &b->side[side];
+
+    if (ladder_level_at(b, side, 0, &b->best[side]) < 0) {
+        b->best[side].price = 0;
+        b->best[side].qty = 0;
+        l->best_key = INT64_MIN;
+        return;
+    }
+    l->best_key = book_key(side, b->best[side].price);
+}
+
+/*
+ * Keep the best level after a change at key: a change below the best leaves
+ * it where it was, and only the removal of the best needs the blocks (on
+ * the recorded diffs few changes reach the best; on the sample generator's,
+ * which trade at the touch, most do).
+ */
+static void book_track_best(book *b, book_side side, int64_t key, int64_t price, int64_t qty)
+{
+    book_ladder *l = &b->side[side];
+
+    if (key < l->best_key)
+        return;
+    if (key == l->best_key && qty == 0) {
+        book_reread_best(b, side);
+    } else if (qty > 0) {
+        l->best_key = key;
+        b->best[side].price = price;
+        b->best[side].qty = qty;
+    }
+    /* else removing a level above the best, which is not there */
+}
+
 int book_apply_delta(book *b, book_side side, int64_t price, int64_t qty)
 {
+    int64_t key = book_key(side, price);
+
     if (qty < 0)
         return -1;
-    return ladder_set(b, &b->side[side], book_key(side, price), qty);
+    if (ladder_set(b, &b->side[side], key, qty) < 0)
+        return -1;
+    book_track_best(b, side, key, price, qty);
+    return 0;
 }
 
 int book_apply_event(book *b, const lutra_event *ev)
@@ -445,21 +517,13 @@ size_t book_depth(const book *b, book_side side)
 
 int book_level_at(const book *b, book_side side, size_t i, book_level *out)
 {
-    const book_ladder *l = &b->side[side];
-    size_t j = l->nblocks - 1;
-    const book_block *k;
-    size_t at;
-
-    if (i >= l->depth)
-        return -1;
-    /* Walk down from the best block; bounded because i < depth. */
-    while (i >= l->count[j])
-        i -= l->count[j--];
-    k = ladder_block(b, l, j);
-    at = l->count[j] - 1 - i;
-    out->price = book_price(side, k->key[at]);
-    out->qty = k->qty[at];
-    return 0;
+    if (i == 0) {
+        if (!b->best[side].qty)
+            return -1;
+        *out = b->best[side];
+        return 0;
+    }
+    return ladder_level_at(b, side, i, out);
 }
 
 int book_best_bid(const book *b, book_level *out)
@@ -470,6 +534,11 @@ int book_best_bid(const book *b, book_level *out)
 int book_best_ask(const book *b, book_level *out)
 {
     return book_level_at(b, BOOK_ASK, 0, out);
+}
+
+const book_level *book_best_levels(const book *b)
+{
+    return b->best;
 }
 
 size_t book_top(const book *b, book_side side, book_level *out, size_t n)
@@ -490,11 +559,10 @@ size_t book_top(const book *b, book_side side, book_level *out, size_t n)
 
 int book_is_crossed(const book *b)
 {
-    book_level bid, ask;
+    const book_level *best = b->best;
 
-    if (book_best_bid(b, &bid) < 0 || book_best_ask(b, &ask) < 0)
-        return 0;
-    return bid.price >= ask.price;
+    return best[BOOK_BID].qty && best[BOOK_ASK].qty &&
+           best[BOOK_BID].price >= best[BOOK_ASK].price;
 }
 
 int64_t book_qty_at(const book *b, book_side side, int64_t price)

@@ -58,6 +58,14 @@ int book_level_at(const book *b, book_side side, size_t i, book_level *out);
 int book_best_bid(const book *b, book_level *out);
 int book_best_ask(const book *b, book_level *out);
 
+/*
+ * The best level of each side, indexed by book_side, qty 0 for an empty
+ * side. The book keeps it current through every change, and the pointer is
+ * the same for the book's whole life: a reader may keep it and read it at any
+ * time without a call (the strategies' FFI book views do).
+ */
+const book_level *book_best_levels(const book *b);
+
 /* Copy up to n levels of a side, best first. @return how many were copied. */
 size_t book_top(const book *b, book_side side, book_level *out, size_t n);
 

@@ -11,9 +11,13 @@
  * the kept cdata.
  *
  * A book view holds the book pointer, its scales and book.ts. Its methods
- * (book:best_bid(), book:bid(i), ...) call C through a table of function
+ * (book:bid(i), book:depth(), ...) call C through a table of function
  * pointers (lutra_ffi_book_api) handed to Lua once as a cdata pointer: no
- * symbol lookup, no dlsym, and the JIT compiles the calls. Trade and bar
+ * symbol lookup, no dlsym, and the JIT compiles the calls. The best levels,
+ * which nearly every on_book reads, skip even that call: the view also
+ * points at the book's own best bid and ask (book_best_levels, kept current
+ * by every change), and book:best_bid(), best_ask(), mid() and spread() read
+ * them directly, converting exactly as C would. Trade and bar
  * views are plain structs of numbers; symbol and side come from a small Lua
  * table through __index, so nothing is allocated or interned per event.
  *
@@ -44,6 +48,7 @@
  * ffi.cdef, and the prelude checks sizes and offsets against these. */
 typedef struct lutra_book_view {
     const book *book;   /* NULL until the host has one */
+    const book_level *best; /* its best levels by side; NULL while book is */
     strategy *owner;
     double ts;          /* ms: the receive time of the message last delivered */
     double price_div;   /* 10^price_scale */
@@ -72,11 +77,12 @@ typedef struct lutra_ffi_book_api {
 
 /* ---- The C side of the book methods ---- */
 
+/* The view's book: a view made before the host had a book finds it on
+ * first use, and points at its best levels from then on. */
 static const book *lua_book_view_book(lutra_book_view *v)
 {
-    /* A view made before the host had a book finds it on first use. */
-    if (!v->book)
-        v->book = v->owner->ops->book(v->owner->host, v->instrument);
+    if (!v->book && (v->book = v->owner->ops->book(v->owner->host, v->instrument)))
+        v->best = book_best_levels(v->book);
     return v->book;
 }
 
@@ -122,8 +128,10 @@ static const char lua_book_prelude[] =
     "local ffi = require('ffi')\n"
     "if jit and jit.opt then jit.opt.start('-fuse') end\n"
     "ffi.cdef[[\n"
-    "typedef struct lutra_book_view { const void *_book; void *_owner; double ts;\n"
-    "  double _price_div, _size_div; uint32_t _inst; int32_t _reserved; } lutra_book_view;\n"
+    "typedef struct lutra_book_level { int64_t price, qty; } lutra_book_level;\n"
+    "typedef struct lutra_book_view { const void *_book; const lutra_book_level *_best;\n"
+    "  void *_owner; double ts; double _price_div, _size_div; uint32_t _inst;\n"
+    "  int32_t _reserved; } lutra_book_view;\n"
     "typedef struct lutra_trade_view { double ts, price, qty; uint32_t _inst; int32_t _side; }\n"
     "  lutra_trade_view;\n"
     "typedef struct lutra_bar_view { double ts, open, high, low, close, volume, interval;\n"
@@ -147,27 +155,38 @@ static const char lua_book_prelude[] =
     "  if level(v, side, i, out) == 0 then return nil end\n"
     "  return out[0], out[1]\n"
     "end\n"
+    "-- The best level of a side, read from the book's own array; as at(v,\n"
+    "-- side, 0) when the view has no book yet (C then looks for one).\n"
+    "local function best(v, side)\n"
+    "  local b = v._best\n"
+    "  if b == nil then return at(v, side, 0) end\n"
+    "  local lv = b[side]\n"
+    "  if lv.qty == 0 then return nil end\n"
+    "  return tonumber(lv.price) / v._price_div, tonumber(lv.qty) / v._size_div\n"
+    "end\n"
     "local function index(i, what)\n"
     "  if type(i) ~= 'number' or i < 1 or i > 2147483647 or i % 1 ~= 0 then\n"
     "    error(what .. ': want a whole number from 1, got ' .. tostring(i), 3)\n"
     "  end\n"
     "end\n"
     "local methods = {}\n"
-    "function methods.best_bid(v) return at(v, 0, 0) end\n"
-    "function methods.best_ask(v) return at(v, 1, 0) end\n"
+    "function methods.best_bid(v) return best(v, 0) end\n"
+    "function methods.best_ask(v) return best(v, 1) end\n"
     "function methods.bid(v, i) index(i, 'book:bid(i)') return at(v, 0, i - 1) end\n"
     "function methods.ask(v, i) index(i, 'book:ask(i)') return at(v, 1, i - 1) end\n"
     "function methods.mid(v)\n"
-    "  if level(v, 0, 0, out) == 0 then return nil end\n"
-    "  local bid = out[0]\n"
-    "  if level(v, 1, 0, out) == 0 then return nil end\n"
-    "  return (bid + out[0]) / 2\n"
+    "  local bid = best(v, 0)\n"
+    "  if bid == nil then return nil end\n"
+    "  local ask = best(v, 1)\n"
+    "  if ask == nil then return nil end\n"
+    "  return (bid + ask) / 2\n"
     "end\n"
     "function methods.spread(v)\n"
-    "  if level(v, 0, 0, out) == 0 then return nil end\n"
-    "  local bid = out[0]\n"
-    "  if level(v, 1, 0, out) == 0 then return nil end\n"
-    "  return out[0] - bid\n"
+    "  local bid = best(v, 0)\n"
+    "  if bid == nil then return nil end\n"
+    "  local ask = best(v, 1)\n"
+    "  if ask == nil then return nil end\n"
+    "  return ask - bid\n"
     "end\n"
     "function methods.depth(v) return depth(v, 0), depth(v, 1) end\n"
     "function methods.synced(v) return synced(v) ~= 0 end\n"
@@ -227,7 +246,11 @@ void lua_book_open(strategy *s)
     lua_pushlightuserdata(L, (void *)&lua_book_api);
     lua_newtable(L);
     lua_book_layout(L, "lutra_book_view", sizeof(lutra_book_view));
+    lua_book_layout(L, "lutra_book_view._best", offsetof(lutra_book_view, best));
+    lua_book_layout(L, "lutra_book_view._price_div", offsetof(lutra_book_view, price_div));
     lua_book_layout(L, "lutra_book_view._inst", offsetof(lutra_book_view, instrument));
+    lua_book_layout(L, "lutra_book_level", sizeof(book_level));
+    lua_book_layout(L, "lutra_book_level.qty", offsetof(book_level, qty));
     lua_book_layout(L, "lutra_book_view.ts", offsetof(lutra_book_view, ts));
     lua_book_layout(L, "lutra_trade_view", sizeof(lutra_trade_view));
     lua_book_layout(L, "lutra_trade_view._side", offsetof(lutra_trade_view, side));
@@ -346,8 +369,7 @@ int lua_book_push(strategy *s, uint32_t instrument, int64_t ts)
     lua_book_slot *slot = lua_book_slot_get(s, instrument);
     if (!slot)
         return -1;
-    if (!slot->view->book)
-        slot->view->book = s->ops->book(s->host, instrument);
+    lua_book_view_book(slot->view);
     if (ts >= 0)
         slot->view->ts = (double)ts / 1e6;
     lua_rawgeti(s->L, LUA_REGISTRYINDEX, slot->book_ref);

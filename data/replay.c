@@ -6,6 +6,11 @@
  * head with the lowest ts_recv, the earliest file winning ties, so records of
  * one file never reorder and one message's records stay together. A few
  * files make a linear scan cheaper than a heap. One file skips all of it.
+ *
+ * An event is handed out in place, a pointer into the file's mapping, when
+ * the file's instrument indices are the registry's ids (one file, or files
+ * listing the same instruments in the same order): only a file whose ids
+ * must be rewritten has its records copied.
  */
 #include "replay.h"
 
@@ -23,6 +28,7 @@ typedef struct replay_file {
     int64_t head_ts;           /* its ts_recv, INT64_MAX when done */
     uint32_t *ids;             /* file instrument index -> registry id */
     size_t instrument_count;
+    int renumbered;            /* some id differs from its index: copy records */
     char *path;
     char why[320];             /* a record this replay could not apply */
 } replay_file;
@@ -82,6 +88,7 @@ static int replay_register(replay *rp, size_t i, instrument_registry *reg, char 
         int32_t id = instrument_registry_add(reg, &inst[j], why, sizeof why);
         if (id >= 0) {
             f->ids[j] = (uint32_t)id;
+            f->renumbered |= (size_t)id != j;
             continue;
         }
         const char *other = replay_defined_in(rp, i, &inst[j]);
@@ -156,8 +163,9 @@ static const lutra_event *replay_refuse(replay *rp, replay_file *f, const lutra_
     return NULL;
 }
 
-/* Copy ev as the current event, under its registry id, and apply it. */
-static const lutra_event *replay_apply(replay *rp, replay_file *f, const lutra_event *ev)
+/* Copy ev as the current event under its registry id. */
+static const lutra_event *replay_renumber(replay *rp, const replay_file *f,
+                                          const lutra_event *ev)
 {
     /* Deltas are most of any feed: a fixed-size copy the compiler inlines. */
     if (ev->h.size == sizeof(lutra_book_delta))
@@ -165,16 +173,27 @@ static const lutra_event *replay_apply(replay *rp, replay_file *f, const lutra_e
     else
         memcpy(&rp->cur, ev, ev->h.size);
     rp->cur.h.instrument = f->ids[ev->h.instrument];
-    if (rp->books && bookset_apply(rp->books, &rp->cur) < 0) {
-        char what[96];
-        snprintf(what, sizeof what, "the book refused price %" PRId64 " qty %" PRId64,
-                 rp->cur.delta.price, rp->cur.delta.qty);
-        return replay_refuse(rp, f, ev, what);
-    }
     return &rp->cur;
 }
 
-/* Several files: take the earliest head, and copy it before reading past it. */
+/* The event under its registry id, applied to its book. */
+static const lutra_event *replay_apply(replay *rp, replay_file *f, const lutra_event *ev)
+{
+    const lutra_event *out = f->renumbered ? replay_renumber(rp, f, ev) : ev;
+
+    if (rp->books && bookset_apply(rp->books, out) < 0) {
+        char what[96];
+        if (out->h.type == LUTRA_EV_BOOK_DELTA)
+            snprintf(what, sizeof what, "the book refused price %" PRId64 " qty %" PRId64,
+                     out->delta.price, out->delta.qty);
+        else
+            snprintf(what, sizeof what, "the book refused it (out of memory)");
+        return replay_refuse(rp, f, ev, what);
+    }
+    return out;
+}
+
+/* Several files: take the earliest head. */
 static const lutra_event *replay_next_merged(replay *rp)
 {
     replay_file *f = replay_pick(rp);

@@ -26,7 +26,8 @@ replay *replay_open(const char *const *paths, size_t n, instrument_registry *reg
 void replay_close(replay *rp);
 
 /*
- * The next event (a copy owned by the replay, valid until the next call),
+ * The next event (read-only: in the file's mapping, or a copy when instrument
+ * ids are remapped; valid until the next call),
  * after applying it to its book if it is a book record. NULL at the end.
  * A file that ends in a cut-off record simply ends there. A corrupt record
  * (or one the book refuses, such as a negative quantity) stops the whole
