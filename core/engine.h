@@ -112,8 +112,7 @@ int64_t engine_equity(const engine *e);
 
 /* Counters for the report. */
 typedef struct engine_stats {
-    uint64_t events;          /* market records */
-    uint64_t messages;        /* exchange messages or rows (records ending a message) */
+    uint64_t events;          /* market records applied */
     uint64_t orders;          /* submitted past the gates */
     uint64_t rejected;        /* refused by gates, or rejected by the venue */
     uint64_t fills;
