@@ -1,6 +1,7 @@
 /*
  * lutra_plugin.h -- the plugin ABI: the one header a connector or plugin
- * includes (with the public headers it pulls in: lutra_event.h, json.h).
+ * includes (with the public headers it pulls in: lutra_event.h,
+ * lutra_order.h, json.h).
  *
  * A plugin is a shared object exporting one function, LUTRA_PLUGIN_ENTRY,
  * that returns a const table describing it. The host hands each instance a
@@ -12,6 +13,14 @@
  *
  * Threads: every call into a plugin, and every service call it makes, happens
  * on the engine thread unless a service says otherwise.
+ *
+ * Live and offline: `lutra run` gives an instance the live services (clock,
+ * timers, HTTP, WebSocket, secrets, order reports); `lutra import` has no
+ * loop, and there those services log "not available offline" once and fail
+ * (0, NULL or -1). Callbacks a plugin registers (timers, HTTP answers,
+ * WebSocket messages) are never called from inside the service call that
+ * registers them, and never after the instance is destroyed: the host
+ * cancels what is left.
  */
 #ifndef LUTRA_PLUGIN_H
 #define LUTRA_PLUGIN_H
@@ -22,13 +31,14 @@
 
 #include "json.h"
 #include "lutra_event.h"
+#include "lutra_order.h"
 
 #define LUTRA_PLUGIN_ABI_VERSION 1
 #define LUTRA_PLUGIN_ENTRY "lutra_plugin_entry"
 
 /* Kinds of plugin. */
 enum lutra_plugin_kind {
-    LUTRA_PLUGIN_CONNECTOR = 1, /* an exchange: decode, later order entry */
+    LUTRA_PLUGIN_CONNECTOR = 1, /* an exchange: decode, order entry */
     LUTRA_PLUGIN_OTHER = 2
 };
 
@@ -42,6 +52,94 @@ enum lutra_log_level {
 
 /* Opaque handle the host passes back into its own services. */
 typedef struct lutra_host lutra_host;
+
+/* ---- HTTP: a public mirror of core/http.h ---- */
+
+/* What went wrong below HTTP; LUTRA_HTTP_ERR_NONE when a response (any
+ * status, 429 and 5xx included) arrived. */
+enum lutra_http_error {
+    LUTRA_HTTP_ERR_NONE = 0,
+    LUTRA_HTTP_ERR_TIMEOUT = 1,   /* the request's timeout passed */
+    LUTRA_HTTP_ERR_CONNECT = 2,   /* refused or unreachable */
+    LUTRA_HTTP_ERR_DNS = 3,       /* the host name did not resolve */
+    LUTRA_HTTP_ERR_TLS = 4,       /* handshake or certificate */
+    LUTRA_HTTP_ERR_TOO_LARGE = 5, /* the body is over the client's limit */
+    LUTRA_HTTP_ERR_OTHER = 6      /* the connection broke, a malformed URL or reply */
+};
+
+/* One request; the host copies all of it before http_request returns. */
+typedef struct lutra_http_request {
+    const char *method;         /* "GET" when NULL; "POST", "PUT", "DELETE" */
+    const char *url;            /* http:// or https:// */
+    const char *const *headers; /* "Name: value" lines */
+    size_t nheaders;
+    const char *body;           /* sent when body_len > 0, or always for POST */
+    size_t body_len;
+    int64_t timeout_ns;         /* the whole request; 0: the host's (10 s) */
+    void *reserved[4];          /* zero */
+} lutra_http_request;
+
+/* An answer; it and everything it points to are valid during the done
+ * callback only. */
+typedef struct lutra_http_response {
+    uint64_t id;            /* what http_request returned */
+    int error;              /* enum lutra_http_error */
+    int status;             /* the HTTP status; 0 on a transport failure */
+    const char *error_text; /* NULL when error is LUTRA_HTTP_ERR_NONE; names
+                             * the method and the URL without its query */
+    const char *body;       /* never NULL; JSON_PADDING readable bytes after
+                             * body_len, so json_parse works in place */
+    size_t body_len;
+    int64_t elapsed_ns;     /* from http_request to the answer */
+    const void *host_;      /* the host's, for http_header */
+    void *reserved[4];
+} lutra_http_response;
+
+typedef void (*lutra_http_done_fn)(void *ud, const lutra_http_response *r);
+
+/* ---- WebSocket: a public mirror of core/ws.h ---- */
+
+typedef struct lutra_ws lutra_ws;
+
+enum lutra_ws_state {
+    LUTRA_WS_CONNECTING = 1, /* an attempt began */
+    LUTRA_WS_OPEN = 2,       /* the handshake completed: messages flow */
+    LUTRA_WS_CLOSED = 3      /* the connection ended; a retry is scheduled */
+};
+
+typedef struct lutra_ws_status {
+    int state;           /* enum lutra_ws_state */
+    uint32_t attempt;    /* CONNECTING: 1 for the first attempt after a drop */
+    const char *reason;  /* CLOSED: why ("pong timeout", "server closed (1000)") */
+    int64_t retry_in_ms; /* CLOSED: the delay before the next attempt */
+} lutra_ws_status;
+
+/* A message: data has JSON_PADDING readable zero bytes after len and is
+ * valid during the call only; recv_ns is when its last byte arrived. */
+typedef void (*lutra_ws_message_fn)(void *ud, int64_t recv_ns, const char *data, size_t len);
+typedef void (*lutra_ws_state_fn)(void *ud, const lutra_ws_status *st);
+/* A message's sequence number, for an exact planned reconnect (ws.h).
+ * @return 0, or -1 if the message has none. Called on the I/O thread: it
+ * must only read data. */
+typedef int (*lutra_ws_seq_fn)(void *ud, const char *data, size_t len, uint64_t *seq);
+
+/* A connection that stays up: it reconnects by itself after a drop, with
+ * exponential backoff and full jitter, and pings. Zero fields take the
+ * defaults. */
+typedef struct lutra_ws_config {
+    const char *url;              /* ws://host[:port]/path or wss://...; copied */
+    lutra_ws_message_fn on_message; /* required */
+    lutra_ws_state_fn on_state;   /* may be NULL */
+    lutra_ws_seq_fn seq;          /* may be NULL */
+    void *ud;                     /* passed to the three above */
+    int64_t backoff_base_ms;      /* 0: 250 */
+    int64_t backoff_cap_ms;       /* 0: 30000 */
+    int64_t ping_interval_ms;     /* 0: 20000; negative: no pings */
+    int64_t pong_timeout_ms;      /* 0: 10000 */
+    uint64_t seed;                /* the jitter's generator */
+    size_t max_message;           /* a longer message drops the connection; 0: 64 MiB */
+    void *reserved[4];            /* zero */
+} lutra_ws_config;
 
 /*
  * Services the host offers a plugin instance. Append-only.
@@ -97,8 +195,70 @@ typedef struct lutra_host_api {
     int (*json_string_rows)(json_iter *it, json_text *out, size_t cols, size_t max_rows,
                             size_t *nrows);
 
+    /* ---- Live services (see "Live and offline" above) ---- */
+
+    /* The engine's clock, ns since the epoch: the wall clock live. Offline: 0. */
+    int64_t (*now)(lutra_host *h);
+
+    /* Call fn(ud) after delay_ns, then every every_ns if every_ns > 0.
+     * @return the timer's id (never 0), or 0 with the reason logged.
+     * timer_cancel: stop it; an id that fired (one-shot) or was cancelled
+     * is ignored; allowed inside fn. */
+    uint64_t (*timer_add)(lutra_host *h, int64_t delay_ns, int64_t every_ns,
+                          void (*fn)(void *ud), void *ud);
+    void (*timer_cancel)(lutra_host *h, uint64_t id);
+
+    /* Send a request through the host's HTTP client (libcurl on the
+     * engine's loop: kept-alive connections, never blocking). done is
+     * called once, later, unless the request is cancelled first.
+     * @return the request's id (never 0), or 0 with the reason logged.
+     * http_cancel: done will not be called; a finished id is ignored.
+     * http_header: a response header (case-insensitive; the first of a
+     * repeated one), or NULL; during done only. */
+    uint64_t (*http_request)(lutra_host *h, const lutra_http_request *req,
+                             lutra_http_done_fn done, void *ud);
+    void (*http_cancel)(lutra_host *h, uint64_t id);
+    const char *(*http_header)(const lutra_http_response *r, const char *name);
+
+    /* Open a WebSocket connection (its own I/O thread; callbacks on the
+     * engine thread). @return it, or NULL with the reason logged.
+     * ws_send: queue one text message. @return 0, or -1 (logged) when not
+     * open or the queue is full; a message queued when the connection drops
+     * is lost: resend what a new connection needs after LUTRA_WS_OPEN.
+     * ws_reconnect_planned: open a second connection and switch to it once
+     * it delivers (a venue's 24-hour limit). @return 0, or -1 if one is
+     * under way or not open.
+     * ws_close: close it; no callback of it runs afterwards, and the
+     * pointer is dead. Allowed inside its own callbacks. */
+    lutra_ws *(*ws_open)(lutra_host *h, const lutra_ws_config *cfg);
+    int (*ws_send)(lutra_ws *w, const char *data, size_t len);
+    int (*ws_reconnect_planned)(lutra_ws *w);
+    void (*ws_close)(lutra_ws *w);
+
+    /* The secret named by configuration key `key` ("api_key",
+     * "api_secret"), resolved by the host from the environment or an
+     * owner-only file, or NULL if this instance has none. Valid for the
+     * instance's life. Never log it, put it in an error, or send it anywhere
+     * but where the venue requires it. */
+    const char *(*secret_get)(lutra_host *h, const char *key);
+
+    /* Order entry reports (lutra_order.h), copied before return. See
+     * lutra_plugin.submit for what each call must lead to.
+     * @return 0, or -1 if refused (malformed: the reason is logged). */
+    int (*emit_exec)(lutra_host *h, const lutra_exec *x);
+    int (*emit_balance)(lutra_host *h, const lutra_balance *b);
+    /* The venue's connection state (enum lutra_feed_state) for order entry
+     * and the feed as a whole; reason (may be NULL) is for people. */
+    int (*emit_state)(lutra_host *h, int state, const char *reason);
+
+    /* v at scale as an exact decimal without trailing zeros ("0.0015").
+     * @return its length, or -1 if cap is too small (32 always suffices). */
+    int (*fixed_format_trim)(int64_t v, int scale, char *buf, size_t cap);
+    /* json_parse for a buffer without JSON_PADDING: the parser copies it. */
+    int (*json_parse_copy)(json_parser *p, const char *buf, size_t len, json_value *root);
+
     /* Room to grow without breaking plugins built against this version. */
-    void *reserved[30];
+    void *reserved[14];
 } lutra_host_api;
 
 /*
@@ -131,10 +291,37 @@ typedef struct lutra_plugin {
      */
     int (*decode)(void *self, int64_t recv_ns, const char *msg, size_t len);
 
-    /* Room to grow: order entry (submit, cancel, query_orders,
-     * query_balances) arrives in later ABI versions here. */
-    void *reserved[16];
+    /*
+     * Connector order entry; NULL in a plugin that only decodes. Each call
+     * starts work and returns: every outcome is reported later through
+     * api->emit_exec / emit_balance, never from inside the call.
+     *
+     * submit: send order o (copy what you keep). @return 0 when taken: then
+     * exactly one ACCEPTED or REJECTED follows (REJECTED with the reason,
+     * local refusals included), then, for an accepted order, FILLs until
+     * it is filled, or CANCELED or EXPIRED. -1 when it could not be taken at
+     * all (not connected): nothing follows and the engine rejects it.
+     */
+    int (*submit)(void *self, const lutra_order *o);
+    /* Ask to cancel o. @return 0 when sent: then CANCELED, or the FILL or
+     * EXPIRED that ended it first, or CANCEL_REJECTED with the reason when
+     * the venue refused and the order stays as it was; -1 as submit. */
+    int (*cancel)(void *self, const lutra_order *o);
+    /* Report every open order at the venue as a STATUS (side, instrument,
+     * price, qty, filled), then one STATUS with an empty order_id: done.
+     * @return 0, or -1 when it cannot ask (nothing follows). */
+    int (*query_orders)(void *self);
+    /* Report every balance through emit_balance. @return 0 or -1. */
+    int (*query_balances)(void *self);
+
+    /* Room to grow without breaking plugins built against this version. */
+    void *reserved[12];
 } lutra_plugin;
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && defined(__LP64__)
+_Static_assert(sizeof(lutra_host_api) == 424, "lutra_host_api keeps its size in ABI 1");
+_Static_assert(sizeof(lutra_plugin) == 200, "lutra_plugin keeps its size in ABI 1");
+#endif
 
 /* The signature of the exported entry point. */
 typedef const lutra_plugin *(*lutra_plugin_entry_fn)(void);

@@ -10,14 +10,43 @@
 #define LUTRA_PLUGIN_LOADER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "http.h"
 #include "instrument.h"
+#include "loop.h"
 #include "lutra_plugin.h"
+#include "secret.h"
 
 typedef struct plugin_handle plugin_handle;
 
 /* Called for every event a plugin instance emits. @return 0, or -1 to refuse. */
 typedef int (*plugin_emit_fn)(void *ud, const lutra_event *ev);
+
+/* Called for every order report, balance and connection state an instance
+ * emits (checked first: malformed ones are refused and logged). The report
+ * is valid during the call only. @return 0, or -1 to refuse. */
+typedef int (*plugin_exec_fn)(void *ud, const lutra_exec *x);
+typedef int (*plugin_balance_fn)(void *ud, const lutra_balance *b);
+typedef void (*plugin_state_fn)(void *ud, int state, const char *reason);
+
+/*
+ * What a live instance runs on. Everything is the caller's and must outlive
+ * the instance. Without it (plugin_instance_create, for `lutra import`) the
+ * live services log "not available offline" and fail.
+ */
+typedef struct plugin_live {
+    loop *lp;                     /* the engine's loop: timers, WebSocket wake-ups */
+    http_client *http;            /* on lp's base, shared by the loop's instances;
+                                   * NULL: http_request fails */
+    const secret_store *secrets;  /* this instance's (its venue's); NULL: none */
+    int64_t (*clock)(void *ud);   /* the engine's clock; NULL: the wall clock */
+    void *clock_ud;
+    plugin_exec_fn on_exec;       /* each may be NULL: the reports are dropped */
+    plugin_balance_fn on_balance;
+    plugin_state_fn on_state;
+    void *ud;                     /* for the three above */
+} plugin_live;
 
 /*
  * Find the plugin file for name (see above); extra_dirs may be NULL.
@@ -46,10 +75,39 @@ plugin_instance *plugin_instance_create(plugin_handle *ph, instrument_registry *
                                         const char *const *conf, plugin_emit_fn emit,
                                         void *ud, char *err, size_t errlen);
 
+/*
+ * The same, with the live services of `live` (copied). Timers, HTTP requests
+ * and WebSocket connections the instance opens are its own: destroying it
+ * cancels and closes what is left, so none of their callbacks runs after.
+ */
+plugin_instance *plugin_instance_create_live(plugin_handle *ph, instrument_registry *reg,
+                                             const char *const *conf, plugin_emit_fn emit,
+                                             void *ud, const plugin_live *live, char *err,
+                                             size_t errlen);
+
 /* Feed one message to the instance's decode. msg needs JSON_PADDING bytes. */
 int plugin_instance_decode(plugin_instance *pi, int64_t recv_ns, const char *msg,
                            size_t len);
 
+/* Call the plugin's start (nothing to do when it has none).
+ * @return 0, or -1 with err naming the plugin (the reason is logged). */
+int plugin_instance_start(plugin_instance *pi, char *err, size_t errlen);
+/* Call the plugin's stop if it was started. @return its answer, or 0. */
+int plugin_instance_stop(plugin_instance *pi);
+
+/* Order entry (lutra_plugin.submit ...): the plugin's answer, or -1
+ * (logged) when it has no order entry. Reports arrive later through the
+ * live context's callbacks. */
+int plugin_instance_submit(plugin_instance *pi, const lutra_order *o);
+int plugin_instance_cancel(plugin_instance *pi, const lutra_order *o);
+int plugin_instance_query_orders(plugin_instance *pi);
+int plugin_instance_query_balances(plugin_instance *pi);
+
+/* Timers, HTTP requests and WebSocket connections the instance holds now. */
+size_t plugin_instance_handles(const plugin_instance *pi);
+
+/* Stop it if started, call the plugin's destroy, then cancel and close
+ * whatever it left. Not from inside one of the instance's callbacks. */
 void plugin_instance_destroy(plugin_instance *pi);
 
 /* dlclose. Every instance must be destroyed first. */
