@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 typedef struct timer_slot {
     int64_t at;        /* next due time */
     int64_t every;     /* period, 0 for a one-shot timer */
@@ -119,25 +121,20 @@ static void timer_heap_remove(timer_heap *th, size_t pos)
 
 static int timer_reserve(timer_heap *th)
 {
-    if (th->nheap == th->capheap) {
-        size_t cap = th->capheap ? th->capheap * 2 : 16;
-        uint32_t *heap = realloc(th->heap, cap * sizeof *heap);
-        if (!heap)
-            return -1;
-        th->heap = heap;
-        th->capheap = cap;
-    }
-    if (th->free_head == 0 && th->nslot == th->capslot) {
-        size_t cap = th->capslot ? th->capslot * 2 : 16;
-        timer_slot *slot;
-        if (cap > UINT32_MAX - 1)
-            return -1;
-        slot = realloc(th->slot, cap * sizeof *slot);
-        if (!slot)
-            return -1;
-        th->slot = slot;
-        th->capslot = cap;
-    }
+    uint32_t *heap = grow_capacity(th->heap, &th->capheap, th->nheap + 1, sizeof *heap, 16);
+    timer_slot *slot;
+
+    if (!heap)
+        return -1;
+    th->heap = heap;
+    if (th->free_head != 0)
+        return 0;
+    /* Slot numbers are uint32_t, 0 meaning none. */
+    if (th->nslot + 1 > UINT32_MAX - 1)
+        return -1;
+    if (!(slot = grow_capacity(th->slot, &th->capslot, th->nslot + 1, sizeof *slot, 16)))
+        return -1;
+    th->slot = slot;
     return 0;
 }
 
