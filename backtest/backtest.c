@@ -338,7 +338,8 @@ static void driver_progress(driver *d)
         return;
     clock_gettime(CLOCK_MONOTONIC, &d->progress_at);
     ts_format_iso(d->now, when, sizeof when);
-    fprintf(stderr, "\rbacktest: %" PRIu64 " events, at %s\033[K", d->events, when);
+    fprintf(stderr, "\rbacktest: %5.1f%%  %" PRIu64 " events, at %s\033[K",
+            100.0 * replay_progress(d->rp), d->events, when);
 }
 
 /* One market event: the venue's books and the venue first, then the engine

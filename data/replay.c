@@ -258,6 +258,16 @@ void replay_keep_books(replay *rp, int keep)
     }
 }
 
+double replay_progress(const replay *rp)
+{
+    uint64_t done = 0, total = 0;
+    for (size_t i = 0; i < rp->nfiles; i++) {
+        done += evfile_offset(rp->files[i].reader);
+        total += evfile_size(rp->files[i].reader);
+    }
+    return total ? (double)done / (double)total : 1.0;
+}
+
 size_t replay_file_count(const replay *rp)
 {
     return rp->nfiles;

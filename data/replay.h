@@ -63,6 +63,9 @@ int replay_synced(const replay *rp, uint32_t instrument);
  * instrument's book was crossed (book_is_crossed). */
 uint64_t replay_crossed(const replay *rp, uint32_t instrument);
 
+/* Fraction of the files' records read so far, 0..1 (by bytes), for progress. */
+double replay_progress(const replay *rp);
+
 /* The files, in the order given, for messages: path, bytes of a cut-off
  * last record (0 if it ended cleanly), and whether it stopped the replay at
  * a corrupt record (1, with *why set to the reason naming the byte offset). */
