@@ -72,28 +72,14 @@ static double driver_elapsed(const struct timespec *since)
 
 /* ---- Configuration ---- */
 
-static sim_latency driver_latency(const config_latency *l)
-{
-    sim_latency out = {SIM_LATENCY_CONSTANT, 0, 0};
-    if (!strcmp(l->dist, "normal"))
-        out.kind = SIM_LATENCY_NORMAL;
-    else if (!strcmp(l->dist, "exponential"))
-        out.kind = SIM_LATENCY_EXPONENTIAL;
-    else if (!strcmp(l->dist, "uniform"))
-        out.kind = SIM_LATENCY_UNIFORM;
-    out.a_ns = (int64_t)(l->mean_ms * 1e6);
-    out.b_ns = (int64_t)(l->sd_ms * 1e6);
-    return out;
-}
-
 static void driver_sim_config(const backtest_options *opt, const config *cfg, int bar_mode,
                               sim_config *sc)
 {
     memset(sc, 0, sizeof *sc);
     sc->bar_mode = bar_mode;
-    sc->order_latency = driver_latency(&cfg->latency_order);
-    sc->response_latency = driver_latency(&cfg->latency_response);
-    sc->feed_latency = driver_latency(&cfg->latency_feed);
+    sc->order_latency = sim_latency_from_config(&cfg->latency_order);
+    sc->response_latency = sim_latency_from_config(&cfg->latency_response);
+    sc->feed_latency = sim_latency_from_config(&cfg->latency_feed);
     sc->queue = !strcmp(cfg->queue_model, "optimistic") ? SIM_QUEUE_OPTIMISTIC
                                                          : SIM_QUEUE_CONSERVATIVE;
     sc->maker_fee_bps = opt->fee_maker_bps >= 0   ? opt->fee_maker_bps

@@ -1015,3 +1015,17 @@ void sim_free(sim_venue *v)
     free(v->outbox);
     free(v);
 }
+
+sim_latency sim_latency_from_config(const config_latency *l)
+{
+    sim_latency out = {SIM_LATENCY_CONSTANT, 0, 0};
+    if (!strcmp(l->dist, "normal"))
+        out.kind = SIM_LATENCY_NORMAL;
+    else if (!strcmp(l->dist, "exponential"))
+        out.kind = SIM_LATENCY_EXPONENTIAL;
+    else if (!strcmp(l->dist, "uniform"))
+        out.kind = SIM_LATENCY_UNIFORM;
+    out.a_ns = (int64_t)(l->mean_ms * 1e6);
+    out.b_ns = (int64_t)(l->sd_ms * 1e6);
+    return out;
+}

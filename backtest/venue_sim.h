@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "bookset.h"
+#include "config.h"
 #include "instrument.h"
 #include "order.h"
 #include "rng.h"
@@ -62,6 +63,9 @@ typedef struct sim_latency {
 /* One latency drawn from its distribution (truncated at 0), ns. The driver
  * draws its feed latency with this too, so every latency means the same. */
 int64_t sim_latency_draw(const sim_latency *l, rng *r);
+
+/* A latency as the configuration file gives it (ms, a distribution's name). */
+sim_latency sim_latency_from_config(const config_latency *l);
 
 typedef enum sim_queue_model { SIM_QUEUE_CONSERVATIVE = 0, SIM_QUEUE_OPTIMISTIC = 1 } sim_queue_model;
 

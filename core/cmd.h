@@ -25,6 +25,12 @@ extern const cmd *const cmd_table[];
 extern const cmd cmd_backtest;
 extern const cmd cmd_import;
 extern const cmd cmd_inspect;
+extern const cmd cmd_run;
+
+/* The Lua library folder (scripts/lib) strategies require from:
+ * $LUTRA_LIB_PATH, else ../scripts/lib beside the binary, else the source
+ * tree's. */
+void cmd_lib_path(char *out, size_t cap);
 
 /* Print "lutra NAME: message" on stderr (the common error line). */
 void cmd_error(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

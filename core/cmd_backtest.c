@@ -145,33 +145,6 @@ static void bt_cleanup(bt_args *a)
 
 /* ---- Paths ---- */
 
-/* scripts/lib: $LUTRA_LIB_PATH, else beside the binary's source tree. */
-static void bt_lib_path(bt_args *a)
-{
-    const char *env = getenv("LUTRA_LIB_PATH");
-    char exe[PATH_MAX - 32];
-    ssize_t n;
-    struct stat st;
-
-    if (env && *env) {
-        snprintf(a->lib_path, sizeof a->lib_path, "%s", env);
-        return;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        *strrchr(exe, '/') = '\0';
-        snprintf(a->lib_path, sizeof a->lib_path, "%s/../scripts/lib", exe);
-        if (stat(a->lib_path, &st) == 0)
-            return;
-    }
-#ifdef LUTRA_SOURCE_DIR
-    snprintf(a->lib_path, sizeof a->lib_path, "%s/scripts/lib", LUTRA_SOURCE_DIR);
-#else
-    snprintf(a->lib_path, sizeof a->lib_path, "scripts/lib");
-#endif
-}
-
 static void bt_default_out(bt_args *a, const char *script)
 {
     const char *base = strrchr(script, '/');
@@ -331,7 +304,7 @@ static int backtest_main(int argc, char **argv)
     if (!a->out_dir[0])
         bt_default_out(a, a->opt.strategy_path);
     a->opt.out_dir = a->out_dir;
-    bt_lib_path(a);
+    cmd_lib_path(a->lib_path, sizeof a->lib_path);
     a->opt.lib_path = a->lib_path;
     a->opt.progress = !a->opt.quiet && isatty(2);
     if (bt_prepare_data(a, err, sizeof err) < 0 ||

@@ -22,6 +22,7 @@
 #define ENGINE_OPEN_ORDERS_MAX 4096
 
 #define ENGINE_MAX_BAR_SUBS 16
+#define ENGINE_MAX_VENUES 16
 
 /* Bars a strategy asked for (ctx:subscribe{bars=}), built from trades on
  * the engine's clock: a bar opens with the first trade of its interval and
@@ -71,6 +72,13 @@ struct engine {
     void *venue_ud;
     engine_fill_fn on_fill;
     void *on_fill_ud;
+
+    /* Venues the driver reported a state for (live); others are ready. */
+    struct {
+        char name[LUTRA_VENUE_MAX];
+        int state;
+    } venues[ENGINE_MAX_VENUES];
+    size_t nvenues;
 
     char equity_asset[LUTRA_ASSET_MAX];
     int trip_handled;         /* open orders were cancelled for the current trip */
@@ -226,6 +234,21 @@ static int engine_self_trade(engine *e, const order_request *req, char *reason, 
     return 0;
 }
 
+static const char *engine_feed_state_name(uint32_t state);
+
+/* Refuse an order while its venue is not ready (a live venue reconnecting,
+ * still syncing). */
+static int engine_venue_refuses(const engine *e, uint32_t instrument, char *reason, size_t len)
+{
+    const lutra_instrument *in = instrument_registry_get(e->reg, instrument);
+    int state = in ? engine_venue_state(e, in->venue) : 0;
+
+    if (state == 0 || state == LUTRA_FEED_READY)
+        return 0;
+    snprintf(reason, len, "venue not ready: %s", engine_feed_state_name((uint32_t)state));
+    return 1;
+}
+
 static int engine_submit(engine *e, const order_request *req, char *id_out, char *reason,
                          size_t len)
 {
@@ -233,6 +256,10 @@ static int engine_submit(engine *e, const order_request *req, char *id_out, char
     int64_t now = engine_now(e);
     order *o;
 
+    if (engine_venue_refuses(e, req->instrument, reason, len)) {
+        e->stats.rejected++;
+        return -1;
+    }
     if (risk_check_order(e->risk, &view, req, now, reason, len) < 0 ||
         engine_self_trade(e, req, reason, len)) {
         e->stats.rejected++;
@@ -792,6 +819,45 @@ int engine_on_event(engine *e, const lutra_event *ev)
     if (engine_apply_market(e, ev) < 0)
         return -1;
     return engine_dispatch(e, ev);
+}
+
+/* ---- Venue state ---- */
+
+int engine_venue_state(const engine *e, const char *venue)
+{
+    for (size_t i = 0; i < e->nvenues; i++)
+        if (!strcmp(e->venues[i].name, venue))
+            return e->venues[i].state;
+    return 0;
+}
+
+static int engine_venue_slot(engine *e, const char *venue)
+{
+    for (size_t i = 0; i < e->nvenues; i++)
+        if (!strcmp(e->venues[i].name, venue))
+            return (int)i;
+    if (e->nvenues == ENGINE_MAX_VENUES)
+        return -1;
+    snprintf(e->venues[e->nvenues].name, sizeof e->venues[0].name, "%s", venue);
+    return (int)e->nvenues++;
+}
+
+int engine_set_venue_state(engine *e, const char *venue, int state, const char *reason)
+{
+    int slot = engine_venue_slot(e, venue), rc = 0;
+    const char *name = engine_feed_state_name((uint32_t)state);
+
+    if (slot < 0)
+        return -1;
+    e->venues[slot].state = state;
+    for (size_t i = 0; i < e->nstrategies; i++) {
+        strategy *s = e->strategies[i];
+        if (strategy_failed(s))
+            continue;
+        if (engine_check(e, s, strategy_on_status(s, venue, name, reason ? reason : "")) < 0)
+            rc = -1;
+    }
+    return rc;
 }
 
 /* ---- Execution reports ---- */

@@ -55,6 +55,18 @@ void engine_set_clock(engine *e, int64_t (*now)(void *ud), void *ud);
 void engine_set_venue(engine *e, const venue_ops *ops, void *venue);
 void engine_set_fill_observer(engine *e, engine_fill_fn fn, void *ud);
 
+/*
+ * A venue's connection state (enum lutra_feed_state) for order entry and
+ * its feed as a whole, from the live driver: kept, and told to every
+ * running strategy's on_status. While a venue the engine has heard of is
+ * not READY, orders for its instruments are refused with "venue not ready:
+ * <state>"; a venue never reported (a backtest's) is always ready.
+ * @return 0, or -1 if a strategy failed or too many venues.
+ */
+int engine_set_venue_state(engine *e, const char *venue, int state, const char *reason);
+/* The state last reported for venue, or 0 if none. */
+int engine_venue_state(const engine *e, const char *venue);
+
 /* Starting balances (money units). */
 int engine_set_balance(engine *e, const char *asset, int64_t amount);
 

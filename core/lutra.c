@@ -3,9 +3,13 @@
  *
  * The one place that knows every mode; the engine itself knows none.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -13,7 +17,7 @@
 #define LUTRA_VERSION "dev"
 #endif
 
-const cmd *const cmd_table[] = {&cmd_backtest, &cmd_import, &cmd_inspect, NULL};
+const cmd *const cmd_table[] = {&cmd_backtest, &cmd_import, &cmd_inspect, &cmd_run, NULL};
 
 void cmd_error(const char *name, const char *fmt, ...)
 {
@@ -23,6 +27,32 @@ void cmd_error(const char *name, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+void cmd_lib_path(char *out, size_t cap)
+{
+    const char *env = getenv("LUTRA_LIB_PATH");
+    char exe[PATH_MAX - 32];
+    struct stat st;
+    ssize_t n;
+
+    if (env && *env) {
+        snprintf(out, cap, "%s", env);
+        return;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        *strrchr(exe, '/') = '\0';
+        snprintf(out, cap, "%s/../scripts/lib", exe);
+        if (stat(out, &st) == 0)
+            return;
+    }
+#ifdef LUTRA_SOURCE_DIR
+    snprintf(out, cap, "%s/scripts/lib", LUTRA_SOURCE_DIR);
+#else
+    snprintf(out, cap, "scripts/lib");
+#endif
 }
 
 static void lutra_usage(FILE *out)

@@ -83,6 +83,17 @@ SKIP: {
     ok($j->{files}[0]{truncated_bytes} > 0, 'a cut-off file is reported as truncated');
 }
 
+# lutra run refuses a bad configuration before connecting, naming the key.
+open $fh, '>', "$dir/bad.lua" or die;
+print $fh "return { mode = 'live', risk = { max_ordr_notional = 5 } }\n";
+close $fh;
+($rc, undef, $err) = run_lutra('run', '--config', "$dir/bad.lua");
+is($rc, 1, 'lutra run with an unknown key exits 1');
+like($err, qr/unknown key 'risk\.max_ordr_notional' \(did you mean max_order_notional\?\)/,
+     'and names the key');
+($rc, $out) = run_lutra('run', '--help');
+is($rc, 0, 'lutra run --help exits 0');
+
 # Not an event file.
 open $fh, '>', "$dir/not.lev" or die;
 print $fh "hello, this is not an event file at all, but long enough to have a header.\n" x 20;

@@ -1,0 +1,699 @@
+/*
+ * live.c -- the live driver (live.h): connectors and the engine on one loop.
+ *
+ * Everything runs on the loop's thread. After anything that may have given
+ * the engine or the simulated venue something to do later (an event, a
+ * report, a timer, an order), live_arm sets the one wake-up timer at the
+ * earliest of engine_next_timer and sim_next_time; it is re-added only when
+ * that time changes, so a quiet market costs no timer churn.
+ */
+#include "live.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../backtest/venue_sim.h"
+#include "http.h"
+#include "log.h"
+#include "money.h"
+#include "plugin.h"
+#include "secret.h"
+
+#define LIVE_DEFAULT_GRACE_MS 2000
+#define LIVE_SYMBOLS_MAX (CONFIG_MAX_SYMBOLS * 32)
+#define LIVE_CONF_MAX 16
+#define NS_PER_MS INT64_C(1000000)
+
+typedef struct live_venue {
+    live *lv;
+    const config_venue *cv;
+    secret_store *secrets;
+    plugin_handle *ph;
+    plugin_instance *pi;
+    int ready_once;               /* the first READY asked for balances and orders */
+} live_venue;
+
+struct live {
+    const config *cfg;
+    live_options opt;
+    loop *lp;
+    http_client *http;
+    instrument_registry *reg;
+    int own_reg;
+    engine *eng;
+    sim_venue *sim;               /* paper mode */
+    live_venue venues[CONFIG_MAX_VENUES];
+    size_t nvenues;
+    loop_timer *wake;
+    int64_t wake_at;
+    loop_timer *grace;
+    loop_signal *signals[3];
+    int stopping, done, aborted;
+};
+
+static void live_finish(live *lv);
+
+/* ---- The wake-up timer ---- */
+
+static void live_arm(live *lv);
+
+static void live_check_stopped(live *lv)
+{
+    if (lv->stopping && !lv->done && oms_open_count(engine_oms(lv->eng), -1) == 0)
+        live_finish(lv);
+}
+
+static void live_wake(loop_timer *t, void *ud)
+{
+    live *lv = ud;
+    int64_t now = loop_now_ns();
+    (void)t;
+
+    lv->wake = NULL; /* one-shot: the loop frees it after this call */
+    if (lv->sim)
+        sim_advance(lv->sim, now);
+    engine_run_timers(lv->eng, now);
+    live_arm(lv);
+    live_check_stopped(lv);
+}
+
+static void live_arm(live *lv)
+{
+    int64_t next = engine_next_timer(lv->eng);
+    char err[256];
+
+    if (lv->sim && sim_next_time(lv->sim) < next)
+        next = sim_next_time(lv->sim);
+    if (lv->wake && lv->wake_at == next)
+        return;
+    if (lv->wake)
+        loop_timer_cancel(lv->wake);
+    lv->wake = NULL;
+    if (next == INT64_MAX || lv->done)
+        return;
+    lv->wake_at = next;
+    lv->wake = loop_timer_add(lv->lp, next - loop_now_ns(), 0, live_wake, lv, err, sizeof err);
+    if (!lv->wake)
+        log_write(LOG_ERROR, "run", "cannot arm the engine's timer error=\"%s\"", err);
+}
+
+/* ---- Orders to a connector (mode live) ---- */
+
+static live_venue *live_route(live *lv, uint32_t instrument)
+{
+    const lutra_instrument *in = instrument_registry_get(lv->reg, instrument);
+
+    for (size_t i = 0; in && i < lv->nvenues; i++)
+        if (!strcmp(lv->venues[i].cv->name, in->venue))
+            return &lv->venues[i];
+    return lv->nvenues == 1 ? &lv->venues[0] : NULL;
+}
+
+static void live_to_lutra_order(const order *o, lutra_order *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", o->id);
+    out->side = (uint8_t)o->req.side;
+    out->type = (uint8_t)o->req.type;
+    out->tif = (uint8_t)o->req.tif;
+    out->instrument = o->req.instrument;
+    out->price = o->req.price;
+    out->stop_price = o->req.stop_price;
+    out->qty = o->req.qty;
+    snprintf(out->venue_order_id, sizeof out->venue_order_id, "%s", o->venue_order_id);
+}
+
+/* A rejection for an order that could not be sent, delivered from the loop:
+ * never inside the strategy's ctx:buy that sent it. */
+typedef struct live_reject {
+    live *lv;
+    exec_report rep;
+} live_reject;
+
+static void live_reject_fire(loop_timer *t, void *ud)
+{
+    live_reject *r = ud;
+    (void)t;
+    engine_on_exec(r->lv->eng, &r->rep);
+    live_arm(r->lv);
+    live_check_stopped(r->lv);
+    free(r);
+}
+
+static void live_reject_later(live *lv, const order *o, int64_t now, const char *why)
+{
+    live_reject *r = calloc(1, sizeof *r);
+    char err[256];
+
+    log_write(LOG_WARN, "run", "order not sent order=%s reason=\"%s\"", o->id, why);
+    if (!r)
+        return;
+    r->lv = lv;
+    r->rep.kind = EXEC_REJECTED;
+    r->rep.ts = now;
+    snprintf(r->rep.order_id, sizeof r->rep.order_id, "%s", o->id);
+    snprintf(r->rep.reason, sizeof r->rep.reason, "%s", why);
+    if (!loop_timer_add(lv->lp, 0, 0, live_reject_fire, r, err, sizeof err)) {
+        log_write(LOG_ERROR, "run", "cannot queue a rejection error=\"%s\"", err);
+        free(r);
+    }
+}
+
+static int live_submit(void *venue, const order *o, int64_t now)
+{
+    live *lv = venue;
+    live_venue *v = live_route(lv, o->req.instrument);
+    lutra_order lo;
+
+    if (!v) {
+        live_reject_later(lv, o, now, "no venue for this instrument");
+        return -1;
+    }
+    live_to_lutra_order(o, &lo);
+    if (plugin_instance_submit(v->pi, &lo) != 0) {
+        live_reject_later(lv, o, now, "the connector refused the order");
+        return -1;
+    }
+    return 0;
+}
+
+static int live_cancel(void *venue, const order *o, int64_t now)
+{
+    live *lv = venue;
+    live_venue *v = live_route(lv, o->req.instrument);
+    lutra_order lo;
+    (void)now;
+
+    live_to_lutra_order(o, &lo);
+    if (!v || plugin_instance_cancel(v->pi, &lo) != 0) {
+        log_write(LOG_WARN, "run", "cancel not sent order=%s", o->id);
+        return -1;
+    }
+    return 0;
+}
+
+static const venue_ops live_venue_ops = {live_submit, live_cancel};
+
+/* ---- Orders to the simulated venue (mode paper) ---- */
+
+static int paper_submit(void *venue, const order *o, int64_t now)
+{
+    live *lv = venue;
+    int rc = sim_venue_ops.submit(lv->sim, o, now);
+    live_arm(lv);
+    return rc;
+}
+
+static int paper_cancel(void *venue, const order *o, int64_t now)
+{
+    live *lv = venue;
+    int rc = sim_venue_ops.cancel(lv->sim, o, now);
+    live_arm(lv);
+    return rc;
+}
+
+static const venue_ops paper_venue_ops = {paper_submit, paper_cancel};
+
+/* ---- What connectors report ---- */
+
+static int live_message_end(const lutra_event *ev)
+{
+    int book = ev->h.type == LUTRA_EV_BOOK_DELTA || ev->h.type == LUTRA_EV_BOOK_CLEAR;
+    return !book || (ev->h.flags & LUTRA_F_LAST);
+}
+
+/* The books first; in paper mode the simulated venue sees a whole message
+ * before the strategies do, as in a backtest. */
+static int live_on_event(void *ud, const lutra_event *ev)
+{
+    live_venue *v = ud;
+    live *lv = v->lv;
+    int rc;
+
+    if (engine_apply_market(lv->eng, ev) < 0)
+        return -1;
+    if (!live_message_end(ev))
+        return 0;
+    if (lv->sim) {
+        sim_advance(lv->sim, loop_now_ns());
+        if (sim_on_market(lv->sim, ev) < 0)
+            return -1;
+    }
+    rc = engine_dispatch(lv->eng, ev);
+    live_arm(lv);
+    live_check_stopped(lv);
+    return rc;
+}
+
+static void live_log_status(const live_venue *v, const lutra_exec *x)
+{
+    if (!x->order_id[0]) {
+        log_write(LOG_INFO, "run", "open orders listed venue=%s", v->cv->name);
+        return;
+    }
+    log_write(LOG_INFO, "run",
+              "open order venue=%s order=%s venue_order=%s qty=%" PRId64
+              " filled=%" PRId64 " price=%" PRId64,
+              v->cv->name, x->order_id, x->venue_order_id, x->qty, x->filled, x->price);
+}
+
+static int live_on_exec(void *ud, const lutra_exec *x)
+{
+    live_venue *v = ud;
+    live *lv = v->lv;
+    exec_report rep;
+
+    if (x->kind == LUTRA_EXEC_STATUS) {
+        live_log_status(v, x);
+        return 0;
+    }
+    if (x->kind == LUTRA_EXEC_CANCEL_REJECTED) {
+        log_write(LOG_WARN, "run", "cancel refused venue=%s order=%s reason=\"%s\"",
+                  v->cv->name, x->order_id, x->reason);
+        return 0;
+    }
+    /* The kinds below share the engine's values (lutra_order.h). */
+    memset(&rep, 0, sizeof rep);
+    rep.kind = (exec_kind)x->kind;
+    snprintf(rep.order_id, sizeof rep.order_id, "%s", x->order_id);
+    rep.ts = x->ts;
+    rep.price = x->price;
+    rep.qty = x->qty;
+    rep.fee = x->fee;
+    snprintf(rep.fee_asset, sizeof rep.fee_asset, "%s", x->fee_asset);
+    rep.liquidity = x->liquidity == LUTRA_LIQ_MAKER ? ORDER_MAKER : ORDER_TAKER;
+    snprintf(rep.venue_order_id, sizeof rep.venue_order_id, "%s", x->venue_order_id);
+    snprintf(rep.reason, sizeof rep.reason, "%s", x->reason);
+    engine_on_exec(lv->eng, &rep);
+    live_arm(lv);
+    live_check_stopped(lv);
+    return 0;
+}
+
+/* Live: the venue's balance replaces ours. Paper: the account is simulated. */
+static int live_on_balance(void *ud, const lutra_balance *b)
+{
+    live_venue *v = ud;
+
+    if (v->lv->sim)
+        return 0;
+    return oms_set_balance(engine_oms(v->lv->eng), b->asset, b->free);
+}
+
+static const char *live_state_name(int state)
+{
+    switch (state) {
+    case LUTRA_FEED_CONNECTING: return "connecting";
+    case LUTRA_FEED_SYNCING: return "syncing";
+    case LUTRA_FEED_READY: return "ready";
+    default: return "disconnected";
+    }
+}
+
+static void live_on_state(void *ud, int state, const char *reason)
+{
+    live_venue *v = ud;
+    live *lv = v->lv;
+
+    log_write(state == LUTRA_FEED_DISCONNECTED ? LOG_WARN : LOG_INFO, "run",
+              "venue state venue=%s state=%s reason=\"%s\"", v->cv->name, live_state_name(state),
+              reason ? reason : "");
+    if (state == LUTRA_FEED_READY && !v->ready_once && !lv->sim) {
+        /* What the venue holds from before (balances, orders of a previous run). */
+        v->ready_once = 1;
+        plugin_instance_query_balances(v->pi);
+        plugin_instance_query_orders(v->pi);
+    }
+    engine_set_venue_state(lv->eng, v->cv->name, state, reason);
+    live_arm(lv);
+}
+
+/* ---- Stopping ---- */
+
+static void live_stop_connectors(live *lv)
+{
+    for (size_t i = 0; i < lv->nvenues; i++)
+        if (lv->venues[i].pi)
+            plugin_instance_stop(lv->venues[i].pi);
+}
+
+static void live_finish(live *lv)
+{
+    size_t open = oms_open_count(engine_oms(lv->eng), -1);
+
+    lv->done = 1;
+    if (lv->grace)
+        loop_timer_cancel(lv->grace);
+    lv->grace = NULL;
+    if (lv->wake)
+        loop_timer_cancel(lv->wake);
+    lv->wake = NULL;
+    log_write(open ? LOG_WARN : LOG_INFO, "run", "stopped open_orders=%zu", open);
+    live_stop_connectors(lv);
+    loop_break(lv->lp);
+}
+
+static void live_grace_over(loop_timer *t, void *ud)
+{
+    live *lv = ud;
+    (void)t;
+    lv->grace = NULL;
+    log_write(LOG_WARN, "run", "the venue did not confirm every cancel in time");
+    live_finish(lv);
+}
+
+void live_request_stop(live *lv)
+{
+    int64_t grace = lv->opt.stop_grace_ms > 0 ? lv->opt.stop_grace_ms : LIVE_DEFAULT_GRACE_MS;
+    char err[256];
+
+    if (lv->stopping) {
+        log_write(LOG_WARN, "run", "second stop request: exiting at once");
+        lv->aborted = 1;
+        loop_break(lv->lp);
+        return;
+    }
+    lv->stopping = 1;
+    log_write(LOG_INFO, "run", "stopping cancel_on_stop=%d", lv->cfg->cancel_on_stop);
+    engine_stop(lv->eng);
+    live_arm(lv);
+    if (!lv->cfg->cancel_on_stop || oms_open_count(engine_oms(lv->eng), -1) == 0) {
+        live_finish(lv);
+        return;
+    }
+    lv->grace = loop_timer_add(lv->lp, grace * NS_PER_MS, 0, live_grace_over, lv, err,
+                               sizeof err);
+    if (!lv->grace)
+        live_finish(lv);
+}
+
+static void live_on_signal(loop_signal *s, int signo, void *ud)
+{
+    live *lv = ud;
+    (void)s;
+
+    if (signo == SIGHUP) {
+        log_write(LOG_WARN, "run", "reload is not implemented yet");
+        return;
+    }
+    log_write(LOG_INFO, "run", "signal signal=%s", signo == SIGINT ? "INT" : "TERM");
+    live_request_stop(lv);
+}
+
+/* ---- Building ---- */
+
+static int live_secrets(live_venue *v, char *err, size_t errlen)
+{
+    const config_venue *cv = v->cv;
+    const struct {
+        const char *key;
+        const config_secret *src;
+    } keys[] = {{"api_key", &cv->api_key}, {"api_secret", &cv->api_secret}};
+    char why[512];
+
+    if (!(v->secrets = secret_store_new())) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (!keys[i].src->env[0] && !keys[i].src->file[0])
+            continue;
+        if (secret_store_add(v->secrets, keys[i].key, keys[i].src->env, keys[i].src->file, why,
+                             sizeof why) < 0) {
+            snprintf(err, errlen, "venues.%s.%s: %s", cv->name, keys[i].key, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void live_join_symbols(const config_venue *cv, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < cv->nsymbols && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "," : "", cv->symbols[i]);
+}
+
+static int live_connector(live *lv, live_venue *v, char *err, size_t errlen)
+{
+    const config_venue *cv = v->cv;
+    const char *dirs[CONFIG_MAX_PLUGIN_PATHS];
+    const char *conf[LIVE_CONF_MAX];
+    char path[1024], symbols[LIVE_SYMBOLS_MAX], why[1024];
+    size_t n = 0;
+    plugin_live pl;
+
+    for (size_t i = 0; i < lv->cfg->nplugin_path; i++)
+        dirs[i] = lv->cfg->plugin_path[i];
+    if (plugin_find(cv->connector, dirs, lv->cfg->nplugin_path, path, sizeof path, why,
+                    sizeof why) < 0 ||
+        !(v->ph = plugin_load(path, why, sizeof why))) {
+        snprintf(err, errlen, "venues.%s.connector: %s", cv->name, why);
+        return -1;
+    }
+    live_join_symbols(cv, symbols, sizeof symbols);
+    conf[n++] = "venue", conf[n++] = cv->name;
+    conf[n++] = "rest_url", conf[n++] = cv->rest_url;
+    conf[n++] = "ws_url", conf[n++] = cv->ws_url;
+    conf[n++] = "symbols", conf[n++] = symbols;
+    conf[n] = NULL;
+    memset(&pl, 0, sizeof pl);
+    pl.lp = lv->lp;
+    pl.http = lv->http;
+    pl.secrets = v->secrets;
+    pl.clock = loop_clock;
+    pl.on_exec = live_on_exec;
+    pl.on_balance = live_on_balance;
+    pl.on_state = live_on_state;
+    pl.ud = v;
+    v->pi = plugin_instance_create_live(v->ph, lv->reg, conf, live_on_event, v, &pl, why,
+                                        sizeof why);
+    if (!v->pi) {
+        snprintf(err, errlen, "venues.%s: %s", cv->name, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Paper: the simulated venue and its account (cash in the first symbol's
+ * quote asset, then the configured balances). */
+static int live_paper(live *lv, char *err, size_t errlen)
+{
+    const config *cfg = lv->cfg;
+    sim_config sc;
+    char base[LUTRA_ASSET_MAX], quote[LUTRA_ASSET_MAX];
+
+    memset(&sc, 0, sizeof sc);
+    sc.order_latency = sim_latency_from_config(&cfg->latency_order);
+    sc.response_latency = sim_latency_from_config(&cfg->latency_response);
+    sc.queue = !strcmp(cfg->queue_model, "optimistic") ? SIM_QUEUE_OPTIMISTIC
+                                                        : SIM_QUEUE_CONSERVATIVE;
+    sc.maker_fee_bps = cfg->fee_maker_bps >= 0 ? cfg->fee_maker_bps : 0;
+    sc.taker_fee_bps = cfg->fee_taker_bps >= 0 ? cfg->fee_taker_bps : 0;
+    sc.seed = cfg->seed_set ? cfg->seed : 1;
+    if (!(lv->sim = sim_new(&sc, lv->reg, engine_books(lv->eng), engine_on_exec, lv->eng, err,
+                            errlen)))
+        return -1;
+    engine_set_venue(lv->eng, &paper_venue_ops, lv);
+    if (cfg->cash >= 0 && cfg->nvenues && cfg->venues[0].nsymbols &&
+        instrument_split_symbol(cfg->venues[0].symbols[0], base, sizeof base, quote,
+                                sizeof quote) == 0)
+        engine_set_balance(lv->eng, quote, money_from_double(cfg->cash));
+    for (size_t i = 0; i < cfg->nbalances; i++)
+        engine_set_balance(lv->eng, cfg->balances[i].asset,
+                           money_from_double(cfg->balances[i].amount));
+    return 0;
+}
+
+static int live_engine_new(live *lv, char *err, size_t errlen)
+{
+    const config *cfg = lv->cfg;
+    engine_config ec;
+
+    memset(&ec, 0, sizeof ec);
+    ec.mode = cfg->mode;
+    ec.oms.margin = cfg->margin;
+    ec.oms.leverage = cfg->leverage;
+    ec.oms.taker_fee_bps = cfg->fee_taker_bps >= 0 ? cfg->fee_taker_bps : 0;
+    ec.risk = cfg->risk;
+    ec.lib_path = lv->opt.lib_path;
+    ec.cancel_on_stop = cfg->cancel_on_stop;
+    ec.handler_timeout_ms = (int)cfg->handler_timeout_ms;
+    if (!(lv->eng = engine_new(&ec, lv->reg, err, errlen)))
+        return -1;
+    engine_set_clock(lv->eng, loop_clock, NULL);
+    return 0;
+}
+
+static int live_strategies(live *lv, char *err, size_t errlen)
+{
+    const config *cfg = lv->cfg;
+    char why[4096];
+
+    for (size_t i = 0; i < cfg->nstrategies; i++) {
+        const config_strategy *cs = &cfg->strategies[i];
+        strategy_config sc;
+
+        memset(&sc, 0, sizeof sc);
+        sc.name = cs->name[0] ? cs->name : NULL;
+        sc.path = cs->script;
+        sc.lib_path = lv->opt.lib_path;
+        sc.params = cs->params;
+        sc.nparams = cs->nparams;
+        sc.handler_timeout_ms = (int)cfg->handler_timeout_ms;
+        if (engine_add_strategy(lv->eng, &sc, why, sizeof why) < 0) {
+            snprintf(err, errlen, "strategies[%zu] (%s): %s", i + 1, cs->script, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int live_signals(live *lv, char *err, size_t errlen)
+{
+    const int signos[] = {SIGINT, SIGTERM, SIGHUP};
+
+    for (size_t i = 0; i < 3; i++)
+        if (!(lv->signals[i] =
+                  loop_signal_add(lv->lp, signos[i], live_on_signal, lv, err, errlen)))
+            return -1;
+    return 0;
+}
+
+static int live_build(live *lv, char *err, size_t errlen)
+{
+    const config *cfg = lv->cfg;
+
+    if (strcmp(cfg->mode, "live") != 0 && strcmp(cfg->mode, "paper") != 0) {
+        snprintf(err, errlen, "mode: want \"live\" or \"paper\", got \"%s\"", cfg->mode);
+        return -1;
+    }
+    if (cfg->nvenues == 0) {
+        snprintf(err, errlen, "venues: want at least one venue");
+        return -1;
+    }
+    /* Every secret before anything connects. */
+    for (size_t i = 0; i < cfg->nvenues; i++) {
+        lv->venues[i].lv = lv;
+        lv->venues[i].cv = &cfg->venues[i];
+        lv->nvenues++;
+        if (live_secrets(&lv->venues[i], err, errlen) < 0)
+            return -1;
+    }
+    if (!(lv->lp = loop_new(err, errlen)) ||
+        !(lv->http = http_new(loop_base(lv->lp), NULL, err, errlen)))
+        return -1;
+    lv->reg = lv->opt.reg;
+    if (!lv->reg) {
+        lv->own_reg = 1;
+        if (!(lv->reg = instrument_registry_new())) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    if (live_engine_new(lv, err, errlen) < 0)
+        return -1;
+    if (!strcmp(cfg->mode, "paper")) {
+        if (live_paper(lv, err, errlen) < 0)
+            return -1;
+    } else {
+        engine_set_venue(lv->eng, &live_venue_ops, lv);
+    }
+    for (size_t i = 0; i < lv->nvenues; i++)
+        if (live_connector(lv, &lv->venues[i], err, errlen) < 0)
+            return -1;
+    if (live_strategies(lv, err, errlen) < 0)
+        return -1;
+    return lv->opt.no_signals ? 0 : live_signals(lv, err, errlen);
+}
+
+live *live_new(const config *cfg, const live_options *opt, char *err, size_t errlen)
+{
+    live *lv = calloc(1, sizeof *lv);
+
+    if (!lv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    lv->cfg = cfg;
+    if (opt)
+        lv->opt = *opt;
+    if (live_build(lv, err, errlen) < 0) {
+        live_free(lv);
+        return NULL;
+    }
+    return lv;
+}
+
+/* ---- Running ---- */
+
+int live_run(live *lv, char *err, size_t errlen)
+{
+    const char *name, *why;
+
+    for (size_t i = 0; i < lv->nvenues; i++)
+        if (plugin_instance_start(lv->venues[i].pi, err, errlen) < 0)
+            return -1;
+    log_write(LOG_INFO, "run", "started mode=%s venues=%zu strategies=%zu",
+              lv->cfg->mode, lv->nvenues, engine_strategy_count(lv->eng));
+    if (engine_start(lv->eng) < 0 && engine_failure(lv->eng, &name, &why))
+        log_write(LOG_ERROR, "run", "strategy=%s failed in on_start error=\"%s\"", name,
+                  why);
+    /* Not ready until the connector says so: orders wait for READY. */
+    for (size_t i = 0; i < lv->nvenues; i++)
+        engine_set_venue_state(lv->eng, lv->venues[i].cv->name, LUTRA_FEED_CONNECTING, "starting");
+    live_arm(lv);
+    if (loop_run(lv->lp, err, errlen) < 0)
+        return -1;
+    if (lv->aborted) {
+        snprintf(err, errlen, "stopped at once by a second signal");
+        return -1;
+    }
+    return 0;
+}
+
+loop *live_loop(live *lv)
+{
+    return lv->lp;
+}
+
+engine *live_engine(live *lv)
+{
+    return lv->eng;
+}
+
+void live_free(live *lv)
+{
+    if (!lv)
+        return;
+    for (size_t i = 0; i < lv->nvenues; i++) {
+        if (lv->venues[i].pi)
+            plugin_instance_destroy(lv->venues[i].pi);
+        if (lv->venues[i].ph)
+            plugin_unload(lv->venues[i].ph);
+        secret_store_free(lv->venues[i].secrets);
+    }
+    for (size_t i = 0; i < 3; i++)
+        if (lv->signals[i])
+            loop_signal_remove(lv->signals[i]);
+    if (lv->wake)
+        loop_timer_cancel(lv->wake);
+    if (lv->grace)
+        loop_timer_cancel(lv->grace);
+    if (lv->sim)
+        sim_free(lv->sim);
+    if (lv->eng)
+        engine_free(lv->eng);
+    if (lv->http)
+        http_free(lv->http);
+    if (lv->lp)
+        loop_free(lv->lp);
+    if (lv->own_reg)
+        instrument_registry_free(lv->reg);
+    free(lv);
+}

@@ -1,0 +1,64 @@
+/*
+ * live.h -- the live driver: the engine on the wall clock, fed by connectors.
+ *
+ * One thread, one loop (core/loop.h). Each venue of the configuration gets
+ * its connector loaded live (plugin.h): its market events go to the engine
+ * (and, in paper mode, to the simulated venue's books), its order reports to
+ * engine_on_exec, its balances to the OMS (the venue's numbers win) and its
+ * connection state to the engine's venue readiness and every strategy's
+ * on_status. The engine's orders go to the venue's connector (mode "live")
+ * or to the simulated venue of backtest/venue_sim.h driven on the wall clock
+ * (mode "paper"; no order reaches the connector).
+ *
+ * Stopping: SIGINT or SIGTERM (or live_request_stop) runs every strategy's
+ * on_stop, cancels open orders when cancel_on_stop is set and waits up to
+ * stop_grace_ms for the venue to confirm, then stops the connectors and
+ * makes live_run return 0. A second signal makes it return at once (-1).
+ * SIGHUP is logged: reload is not implemented yet.
+ */
+#ifndef LUTRA_LIVE_H
+#define LUTRA_LIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "engine.h"
+#include "instrument.h"
+#include "loop.h"
+
+typedef struct live live;
+
+typedef struct live_options {
+    const char *lib_path;        /* the Lua library folder (scripts/lib) */
+    instrument_registry *reg;    /* shared, not owned; NULL: the driver's own */
+    int64_t stop_grace_ms;       /* wait for cancels at stop; 0: 2000 */
+    int no_signals;              /* 1: do not handle SIGINT/SIGTERM/SIGHUP */
+} live_options;
+
+/*
+ * Build everything from a validated configuration: resolve every secret
+ * first (a missing one is an error naming its key, before anything
+ * connects), then the loop, the engine, the venue (connector or simulated),
+ * the connectors and the strategies. Nothing connects yet.
+ * @return the driver, or NULL with err naming what failed.
+ */
+live *live_new(const config *cfg, const live_options *opt, char *err, size_t errlen);
+
+/*
+ * Start the connectors and the strategies, then run the loop until stopped.
+ * @return 0 after a clean stop, or -1 with err set (a connector would not
+ * start, a second signal, the loop failed).
+ */
+int live_run(live *lv, char *err, size_t errlen);
+
+/* Begin the clean stop described above (what SIGTERM does). */
+void live_request_stop(live *lv);
+
+loop *live_loop(live *lv);
+engine *live_engine(live *lv);
+
+/* Destroy the connectors, the engine and the loop. NULL is accepted. */
+void live_free(live *lv);
+
+#endif
