@@ -11,6 +11,10 @@
  *   lot     size increment, likewise from the first quantity
  *   market  "spot" or "usdm"; default: learned from the messages
  *
+ * Live (binance_live.c), also: rest_url, ws_url, symbols (comma- or
+ * space-separated; default the key symbol), and the secrets api_key and
+ * api_secret (without them: market data only, no order entry).
+ *
  * Only the host API table is used: this file never calls core functions.
  */
 #include <ctype.h>
@@ -94,6 +98,18 @@ bn_symbol *bn_symbol_for_snapshot(bn_conn *c)
                 "snapshot, cannot tell whose it is (set the config key symbol)",
                 nseen, nwaiting);
     return NULL;
+}
+
+int bn_decode_snapshot_for(bn_conn *c, bn_symbol *s, int64_t recv_ns, const char *body,
+                           size_t len)
+{
+    char saved[LUTRA_SYMBOL_MAX];
+
+    memcpy(saved, c->snapshot_symbol, sizeof saved);
+    memcpy(c->snapshot_symbol, s->name, sizeof saved);
+    int rc = bn_decode(c, recv_ns, body, len);
+    memcpy(c->snapshot_symbol, saved, sizeof saved);
+    return rc;
 }
 
 /* ---- Instruments ---- */
@@ -289,6 +305,7 @@ static void bn_destroy(void *self)
     bn_conn *c = self;
     if (!c)
         return;
+    bn_live_free(c);
     for (size_t i = 0; i < c->nsyms; i++) {
         bn_book_free(c->syms[i]);
         free(c->syms[i]);
@@ -345,8 +362,14 @@ static const lutra_plugin bn_plugin = {
     .name = "binance",
     .version = LUTRA_PLUGIN_VERSION,
     .create = bn_create,
+    .start = bn_live_start,
+    .stop = bn_live_stop,
     .destroy = bn_destroy,
     .decode = bn_decode,
+    .submit = bn_live_submit,
+    .cancel = bn_live_cancel,
+    .query_orders = bn_live_query_orders,
+    .query_balances = bn_live_query_balances,
 };
 
 __attribute__((visibility("default"))) const lutra_plugin *lutra_plugin_entry(void);

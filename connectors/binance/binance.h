@@ -61,6 +61,8 @@ typedef struct bn_symbol {
     size_t plevels_cap;
 } bn_symbol;
 
+struct bn_live;
+
 typedef struct bn_conn {
     const lutra_host_api *api;
     lutra_host *host;
@@ -75,6 +77,7 @@ typedef struct bn_conn {
     size_t syms_cap;
     bn_level *scratch;                      /* levels of the message being decoded */
     size_t scratch_cap;
+    struct bn_live *live;                   /* started live (binance_live.c), or NULL */
 } bn_conn;
 
 /* binance.c */
@@ -102,6 +105,11 @@ int bn_scratch_reserve(bn_conn *c, size_t n);
 /* Fill ev's type, size and instrument and hand it to the host.
  * @return 0, or -1 if the host refused it. */
 int bn_emit(bn_conn *c, const bn_symbol *s, lutra_event *ev, uint8_t type);
+
+/* Feed a bare REST depth body to decode as s's snapshot (live: the
+ * connector knows whose it asked for). @return bn_decode's answer. */
+int bn_decode_snapshot_for(bn_conn *c, bn_symbol *s, int64_t recv_ns, const char *body,
+                           size_t len);
 
 /* binance_decode.c */
 
@@ -393,5 +401,16 @@ size_t bn_error_reason(int code, const char *msg, char *buf, size_t cap);
 /* The class's name: "retry", "rejected", "unknown_order", "auth", "clock",
  * "outcome_unknown". */
 const char *bn_error_class_name(int cls);
+
+/* binance_live.c: the plugin's live entries (lutra_plugin.h) */
+
+int bn_live_start(void *self);
+int bn_live_stop(void *self);
+int bn_live_submit(void *self, const lutra_order *o);
+int bn_live_cancel(void *self, const lutra_order *o);
+int bn_live_query_orders(void *self);
+int bn_live_query_balances(void *self);
+/* Stop, and free the live state. */
+void bn_live_free(bn_conn *c);
 
 #endif

@@ -1,0 +1,1360 @@
+/*
+ * binance_live.c -- the Binance connector live: the REST calls and the two
+ * WebSocket streams that keep books synchronised and orders reported.
+ *
+ * start():
+ *   GET /api/v3/time (the clock offset for signed requests and report
+ *   times), GET /api/v3/exchangeInfo for the configured symbols (each one
+ *   defines its instrument from the filters), then the combined market
+ *   stream <sym>@depth@100ms/<sym>@trade/<sym>@bookTicker. Every market
+ *   message goes to the same decode as a capture. Once the stream is open,
+ *   each symbol's GET /api/v3/depth?limit=1000 is fed to decode as its
+ *   snapshot; a symbol whose book falls out of step (a gap, a stale
+ *   snapshot) gets a new one. With keys: POST /api/v3/userDataStream and
+ *   the user stream ws_url/ws/<listenKey>, kept alive every 30 minutes;
+ *   after it reconnects, open orders and balances are asked again so a fill
+ *   during the drop is not missed.
+ *
+ * Every REST call goes through one FIFO queue, drained from a timer: the
+ * weight tracker (binance_rest.c) says when a call may leave, a 429/418
+ * sets a back-off, and a call that must wait waits on a timer, never in a
+ * loop. Signed calls are built when they leave, so a delayed one carries
+ * a fresh timestamp. Nothing reports from inside submit or cancel.
+ *
+ * A fill or state heard both in a REST answer and on the user stream is
+ * reported once: trade ids and order states seen lately are remembered in
+ * two small rings.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binance.h"
+
+#define LIVE_SYMBOLS_MAX 64
+#define LIVE_URL_MAX 256
+#define LIVE_ORDERS_RING 1024
+#define LIVE_TRADES_RING 1024
+#define LIVE_DEPTH_LIMIT 1000
+#define LIVE_LISTEN_KEY_MAX 128
+#define MS_NS INT64_C(1000000)
+#define KEEPALIVE_MS (30 * 60 * 1000)
+#define SNAPSHOT_RETRY_MS 500
+#define SETUP_RETRY_MS 5000
+
+enum call_kind {
+    CALL_TIME = 1,
+    CALL_EXCHANGE_INFO,
+    CALL_DEPTH,
+    CALL_LISTEN_KEY,
+    CALL_KEEPALIVE,
+    CALL_NEW_ORDER,
+    CALL_CANCEL,
+    CALL_OPEN_ORDERS,
+    CALL_ACCOUNT
+};
+
+static const char *const call_names[] = {
+    "", "server time", "exchangeInfo", "depth snapshot", "listenKey", "listenKey keepalive",
+    "new order", "cancel", "open orders", "account",
+};
+
+typedef struct bn_live bn_live;
+
+/* One REST call, queued then in flight. */
+typedef struct bn_call {
+    struct bn_call *prev, *next;
+    bn_live *L;
+    int kind;          /* enum call_kind */
+    int queued;        /* not sent yet */
+    size_t sym;        /* DEPTH, NEW_ORDER, CANCEL: index in L->syms */
+    uint64_t http_id;  /* in flight */
+    int64_t sent_ms;
+    bn_request req;
+    lutra_order order; /* NEW_ORDER, CANCEL */
+    char local_err[256]; /* refused before it left: reported from the queue */
+} bn_call;
+
+typedef struct live_sym {
+    bn_live *L;
+    bn_symbol *s;
+    int snapshot_wanted; /* a depth call queued or in flight, or its retry timer */
+    uint64_t retry_timer;
+    int was_synced;
+} live_sym;
+
+typedef struct live_order {
+    char id[LUTRA_ORDER_ID_MAX + 1];
+    uint8_t flags;     /* ORDER_ACCEPTED | ORDER_DONE */
+} live_order;
+
+enum { ORDER_ACCEPTED = 1, ORDER_DONE = 2 };
+
+typedef struct live_trade {
+    size_t sym;
+    int64_t id;
+} live_trade;
+
+struct bn_live {
+    bn_conn *c;
+    const lutra_host_api *api;
+    lutra_host *h;
+    char rest_url[LIVE_URL_MAX];
+    char ws_url[LIVE_URL_MAX];
+    live_sym syms[LIVE_SYMBOLS_MAX];
+    size_t nsyms;
+    int defined;       /* exchangeInfo defined every symbol */
+    bn_auth auth;
+    int keyed;
+    bn_ratelimit rl;
+    bn_call *head, *tail;
+    uint64_t kick_timer;
+    uint64_t setup_timer;
+    uint64_t keepalive_timer;
+    lutra_ws *market_ws, *user_ws;
+    int market_open;
+    int user_opened;   /* the user stream opened once: later opens are reconnects */
+    char listen_key[LIVE_LISTEN_KEY_MAX];
+    int feed_state;    /* the last emit_state */
+    live_order orders[LIVE_ORDERS_RING];
+    size_t orders_next;
+    live_trade trades[LIVE_TRADES_RING];
+    size_t trades_next, ntrades;
+};
+
+static void pump(bn_live *L);
+static void call_fail(bn_call *k, int cls, const char *reason);
+
+static int64_t now_ms(bn_live *L)
+{
+    return L->api->now(L->h) / MS_NS;
+}
+
+/* ---- Dedup of reports ---- */
+
+/* Set flag on order id. @return 1 if it was not set (report it), else 0. */
+static int order_mark(bn_live *L, const char *id, uint8_t flag)
+{
+    live_order *o = NULL;
+    for (size_t i = 0; i < LIVE_ORDERS_RING && !o; i++)
+        if (L->orders[i].id[0] && strcmp(L->orders[i].id, id) == 0)
+            o = &L->orders[i];
+    if (!o) {
+        /* The oldest is forgotten: at worst it is reported twice, once
+         * 1024 newer orders later. */
+        o = &L->orders[L->orders_next++ % LIVE_ORDERS_RING];
+        memset(o, 0, sizeof *o);
+        snprintf(o->id, sizeof o->id, "%s", id);
+    }
+    if (o->flags & flag)
+        return 0;
+    o->flags |= flag;
+    return 1;
+}
+
+/* @return 1 if (sym, trade id) was seen lately, else 0 and remember it. */
+static int trade_seen(bn_live *L, size_t sym, int64_t id)
+{
+    for (size_t i = 0; i < L->ntrades; i++)
+        if (L->trades[i].id == id && L->trades[i].sym == sym)
+            return 1;
+    L->trades[L->trades_next] = (live_trade){sym, id};
+    L->trades_next = (L->trades_next + 1) % LIVE_TRADES_RING;
+    if (L->ntrades < LIVE_TRADES_RING)
+        L->ntrades++;
+    return 0;
+}
+
+/* ---- Symbols ---- */
+
+static live_sym *sym_by_name(bn_live *L, const char *name, size_t len)
+{
+    for (size_t i = 0; i < L->nsyms; i++)
+        if (strncmp(L->syms[i].s->name, name, len) == 0 && L->syms[i].s->name[len] == '\0')
+            return &L->syms[i];
+    return NULL;
+}
+
+static live_sym *sym_by_instrument(bn_live *L, uint32_t id)
+{
+    for (size_t i = 0; i < L->nsyms; i++)
+        if (L->syms[i].s->instrument >= 0 && (uint32_t)L->syms[i].s->instrument == id)
+            return &L->syms[i];
+    return NULL;
+}
+
+/* ---- Reports ---- */
+
+static void exec_init(lutra_exec *x, int kind, const char *id, int64_t ts)
+{
+    memset(x, 0, sizeof *x);
+    x->kind = (uint8_t)kind;
+    x->ts = ts;
+    snprintf(x->order_id, sizeof x->order_id, "%s", id);
+}
+
+static void exec_emit(bn_live *L, lutra_exec *x, const live_sym *ls)
+{
+    if (ls)
+        x->instrument = (uint32_t)ls->s->instrument;
+    L->api->emit_exec(L->h, x);
+}
+
+/* A kind that happens once per order (ACCEPTED, or one of the ends). */
+static void report_state(bn_live *L, const live_sym *ls, int kind, const char *id,
+                         int64_t venue_id, int64_t ts, const char *reason)
+{
+    lutra_exec x;
+    uint8_t flag = kind == LUTRA_EXEC_ACCEPTED ? ORDER_ACCEPTED : ORDER_DONE;
+
+    if (!id[0] || !order_mark(L, id, flag))
+        return;
+    exec_init(&x, kind, id, ts);
+    if (venue_id > 0)
+        snprintf(x.venue_order_id, sizeof x.venue_order_id, "%" PRId64, venue_id);
+    if (reason)
+        snprintf(x.reason, sizeof x.reason, "%s", reason);
+    exec_emit(L, &x, ls);
+}
+
+static int64_t ms_or_now(bn_live *L, int64_t ms)
+{
+    return ms > 0 ? ms * MS_NS : L->api->now(L->h);
+}
+
+/* ---- The feed's state ---- */
+
+static void feed_state(bn_live *L, int state, const char *reason)
+{
+    if (state == L->feed_state)
+        return;
+    L->feed_state = state;
+    L->api->emit_state(L->h, state, reason);
+}
+
+static void snapshot_request(bn_live *L, live_sym *ls);
+
+/* After decode: a book that fell out of step wants a snapshot; then the
+ * venue is READY when every book is synchronised. */
+static void check_sync(bn_live *L)
+{
+    size_t synced = 0;
+
+    for (size_t i = 0; i < L->nsyms; i++) {
+        live_sym *ls = &L->syms[i];
+        if (ls->was_synced && !ls->s->synced)
+            snapshot_request(L, ls);
+        ls->was_synced = ls->s->synced;
+        synced += (size_t)ls->s->synced;
+    }
+    if (!L->market_open)
+        feed_state(L, LUTRA_FEED_DISCONNECTED, "market stream closed");
+    else if (synced == L->nsyms)
+        feed_state(L, LUTRA_FEED_READY, "every book synchronised");
+    else
+        feed_state(L, LUTRA_FEED_SYNCING, "waiting for depth snapshots");
+}
+
+/* ---- The REST queue ---- */
+
+static void call_unlink(bn_live *L, bn_call *k)
+{
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        L->head = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    else
+        L->tail = k->prev;
+}
+
+static void call_free(bn_call *k)
+{
+    call_unlink(k->L, k);
+    free(k);
+}
+
+static void kick(void *ud)
+{
+    bn_live *L = ud;
+    L->kick_timer = 0;
+    pump(L);
+}
+
+static void schedule_pump(bn_live *L, int64_t delay_ms)
+{
+    if (!L->kick_timer)
+        L->kick_timer = L->api->timer_add(L->h, delay_ms * MS_NS, 0, kick, L);
+}
+
+/* Queue a call. @return it, or NULL (out of memory, logged). */
+static bn_call *call_add(bn_live *L, int kind, size_t sym, const lutra_order *o)
+{
+    bn_call *k = calloc(1, sizeof *k);
+    if (!k) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "out of memory queueing a %s request",
+                    call_names[kind]);
+        return NULL;
+    }
+    k->L = L;
+    k->kind = kind;
+    k->sym = sym;
+    k->queued = 1;
+    if (o)
+        k->order = *o;
+    k->prev = L->tail;
+    if (L->tail)
+        L->tail->next = k;
+    else
+        L->head = k;
+    L->tail = k;
+    schedule_pump(L, 0);
+    return k;
+}
+
+static int order_spec(bn_call *k, bn_order_spec *sp, char *err, size_t errlen)
+{
+    const lutra_order *o = &k->order;
+    const bn_symbol *s = k->L->syms[k->sym].s;
+
+    memset(sp, 0, sizeof *sp);
+    sp->symbol = s->name;
+    sp->client_id = o->id;
+    sp->side = o->side == LUTRA_SIDE_SELL ? BN_SELL : BN_BUY;
+    sp->qty = o->qty;
+    sp->price = o->price;
+    sp->price_scale = s->price_scale;
+    sp->size_scale = s->size_scale;
+    sp->resp_type = BN_RESP_FULL;
+    if (o->type == LUTRA_TYPE_MARKET) {
+        sp->type = BN_MARKET;
+        sp->price = 0;
+        return 0;
+    }
+    if (o->type != LUTRA_TYPE_LIMIT) {
+        snprintf(err, errlen, "binance: %s orders are not supported (limit and market only)",
+                 o->type == LUTRA_TYPE_STOP ? "stop" : "stop-limit");
+        return -1;
+    }
+    static const int tifs[] = {BN_GTC, BN_IOC, BN_FOK, BN_TIF_NONE};
+    sp->type = o->tif == LUTRA_TIF_POST_ONLY ? BN_LIMIT_MAKER : BN_LIMIT;
+    sp->tif = o->tif < 4 ? tifs[o->tif] : BN_GTC;
+    return 0;
+}
+
+/* Build k's request as it leaves now. @return 0, or -1 with err. */
+static int call_build(bn_call *k, int64_t now, char *err, size_t errlen)
+{
+    bn_live *L = k->L;
+    bn_request *r = &k->req;
+    const char *syms[LIVE_SYMBOLS_MAX];
+    bn_order_spec sp;
+
+    switch (k->kind) {
+    case CALL_TIME:
+        return bn_req_server_time(r, err, errlen);
+    case CALL_EXCHANGE_INFO:
+        for (size_t i = 0; i < L->nsyms; i++)
+            syms[i] = L->syms[i].s->name;
+        return bn_req_exchange_info(r, syms, L->nsyms, err, errlen);
+    case CALL_DEPTH:
+        return bn_req_depth(r, L->syms[k->sym].s->name, LIVE_DEPTH_LIMIT, err, errlen);
+    case CALL_LISTEN_KEY:
+        return bn_req_listen_key_create(r, &L->auth, err, errlen);
+    case CALL_KEEPALIVE:
+        return bn_req_listen_key_keepalive(r, &L->auth, L->listen_key, err, errlen);
+    case CALL_NEW_ORDER:
+        if (order_spec(k, &sp, err, errlen) != 0)
+            return -1;
+        return bn_req_new_order(r, &L->auth, &sp, now, err, errlen);
+    case CALL_CANCEL:
+        return bn_req_cancel(r, &L->auth, L->syms[k->sym].s->name, k->order.id, now, err,
+                             errlen);
+    case CALL_OPEN_ORDERS:
+        return bn_req_open_orders(r, &L->auth, NULL, now, err, errlen);
+    case CALL_ACCOUNT:
+        return bn_req_account(r, &L->auth, now, err, errlen);
+    }
+    snprintf(err, errlen, "unknown call kind %d", k->kind);
+    return -1;
+}
+
+static void on_http(void *ud, const lutra_http_response *resp);
+
+static int call_send(bn_call *k, int64_t now, char *err, size_t errlen)
+{
+    bn_live *L = k->L;
+    char url[LIVE_URL_MAX + BN_QUERY_MAX + 64];
+    const char *headers[1] = {k->req.header};
+    lutra_http_request hr;
+
+    snprintf(url, sizeof url, "%s%s%s%s", L->rest_url, k->req.path, k->req.query.len ? "?" : "",
+             k->req.query.len ? k->req.query.s : "");
+    memset(&hr, 0, sizeof hr);
+    hr.method = k->req.method;
+    hr.url = url;
+    hr.headers = headers;
+    hr.nheaders = k->req.header[0] ? 1 : 0;
+    bn_ratelimit_spend(&L->rl, k->req.weight, k->req.orders, now);
+    k->sent_ms = now;
+    k->queued = 0;
+    k->http_id = L->api->http_request(L->h, &hr, on_http, k);
+    if (k->http_id)
+        return 0;
+    snprintf(err, errlen, "%s: the HTTP client refused the request", call_names[k->kind]);
+    return -1;
+}
+
+/* Send what may leave, in order; the first that must wait arms the timer. */
+static void pump(bn_live *L)
+{
+    char err[256];
+    bn_call *k, *next;
+
+    for (k = L->head; k; k = next) {
+        next = k->next;
+        if (!k->queued)
+            continue;
+        int64_t now = now_ms(L);
+        if (k->local_err[0] || call_build(k, now, k->local_err, sizeof k->local_err) != 0) {
+            call_fail(k, BN_ERR_REJECTED, k->local_err);
+            continue;
+        }
+        int64_t wait = bn_ratelimit_wait(&L->rl, k->req.weight, k->req.orders, now);
+        if (wait < 0) {
+            snprintf(err, sizeof err, "%s: weight %d can never fit the rate limits",
+                     call_names[k->kind], k->req.weight);
+            call_fail(k, BN_ERR_REJECTED, err);
+            continue;
+        }
+        if (wait > 0) {
+            schedule_pump(L, wait);
+            return;
+        }
+        if (call_send(k, now, err, sizeof err) != 0)
+            call_fail(k, BN_ERR_REJECTED, err);
+    }
+}
+
+/* ---- Answers ---- */
+
+static void note_limits(bn_live *L, const lutra_http_response *r, int64_t now)
+{
+    static const char *const names[] = {"X-MBX-USED-WEIGHT-1M", "X-MBX-ORDER-COUNT-10S",
+                                        "X-MBX-ORDER-COUNT-1D"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = L->api->http_header(r, names[i]);
+        if (v)
+            bn_ratelimit_header(&L->rl, names[i], strlen(names[i]), v, strlen(v), now);
+    }
+    if (r->status == 429 || r->status == 418) {
+        const char *ra = L->api->http_header(r, "Retry-After");
+        int64_t until = bn_ratelimit_backoff(&L->rl, r->status, ra, ra ? strlen(ra) : 0, now);
+        L->api->log(L->h, LUTRA_LOG_WARN, "rate limited: HTTP %d, no request for %" PRId64 " ms",
+                    r->status, until - now);
+    }
+}
+
+static void setup_retry(void *ud);
+
+static void schedule_setup_retry(bn_live *L)
+{
+    if (!L->setup_timer)
+        L->setup_timer = L->api->timer_add(L->h, SETUP_RETRY_MS * MS_NS, 0, setup_retry, L);
+}
+
+static void snapshot_retry(void *ud)
+{
+    live_sym *ls = ud;
+    ls->retry_timer = 0;
+    ls->snapshot_wanted = 0;
+    snapshot_request(ls->L, ls);
+}
+
+static void snapshot_later(bn_live *L, live_sym *ls)
+{
+    ls->snapshot_wanted = 1;
+    if (!ls->retry_timer)
+        ls->retry_timer =
+            L->api->timer_add(L->h, SNAPSHOT_RETRY_MS * MS_NS, 0, snapshot_retry, ls);
+}
+
+/* What a failed call means for what it carried. */
+static void call_fail(bn_call *k, int cls, const char *reason)
+{
+    bn_live *L = k->L;
+    live_sym *ls = k->kind == CALL_DEPTH || k->kind == CALL_NEW_ORDER || k->kind == CALL_CANCEL
+                       ? &L->syms[k->sym]
+                       : NULL;
+    int64_t t = L->api->now(L->h);
+
+    L->api->log(L->h, cls == BN_ERR_REJECTED ? LUTRA_LOG_INFO : LUTRA_LOG_WARN, "%s failed (%s): %s",
+                call_names[k->kind], bn_error_class_name(cls), reason);
+    if (cls == BN_ERR_CLOCK && k->kind != CALL_TIME)
+        call_add(L, CALL_TIME, 0, NULL); /* measure the offset again for the next */
+    switch (k->kind) {
+    case CALL_NEW_ORDER:
+        if (cls == BN_ERR_OUTCOME_UNKNOWN) {
+            /* It may rest at the venue: the user stream or the open
+             * orders will tell; never resend. */
+            call_add(L, CALL_OPEN_ORDERS, 0, NULL);
+            break;
+        }
+        report_state(L, ls, LUTRA_EXEC_REJECTED, k->order.id, 0, t, reason);
+        break;
+    case CALL_CANCEL: {
+        lutra_exec x;
+        exec_init(&x, LUTRA_EXEC_CANCEL_REJECTED, k->order.id, t);
+        snprintf(x.reason, sizeof x.reason, "%s", reason);
+        exec_emit(L, &x, ls);
+        break;
+    }
+    case CALL_DEPTH:
+        snapshot_later(L, ls);
+        break;
+    case CALL_EXCHANGE_INFO:
+    case CALL_LISTEN_KEY:
+        feed_state(L, L->market_open ? L->feed_state : LUTRA_FEED_DISCONNECTED, reason);
+        schedule_setup_retry(L);
+        break;
+    case CALL_KEEPALIVE:
+        /* The key expired or was closed (-1125): start over with a new one. */
+        L->listen_key[0] = '\0';
+        call_add(L, CALL_LISTEN_KEY, 0, NULL);
+        break;
+    default:
+        break;
+    }
+    call_free(k);
+}
+
+/* A non-2xx answer: its error code's class and reason. */
+static void fail_status(bn_call *k, const lutra_http_response *r)
+{
+    char msg[BN_REASON_MAX], reason[BN_REASON_MAX], err[256];
+    int code = 0;
+    int cls = bn_http_class(r->status);
+
+    if (bn_parse_error(k->L->c, r->body, r->body_len, &code, msg, sizeof msg, err,
+                       sizeof err) == 0) {
+        cls = bn_error_class(code, msg);
+        bn_error_reason(code, msg, reason, sizeof reason);
+    } else {
+        snprintf(reason, sizeof reason, "binance HTTP %d", r->status);
+    }
+    call_fail(k, cls, reason);
+}
+
+static void fail_transport(bn_call *k, const lutra_http_response *r)
+{
+    /* A request that never connected never reached the venue; any other
+     * failure may have happened after it did. */
+    int sure = r->error == LUTRA_HTTP_ERR_CONNECT || r->error == LUTRA_HTTP_ERR_DNS ||
+               r->error == LUTRA_HTTP_ERR_TLS;
+    call_fail(k, sure ? BN_ERR_RETRY : BN_ERR_OUTCOME_UNKNOWN,
+              r->error_text ? r->error_text : "transport failure");
+}
+
+/* exchangeInfo: define the configured symbols' instruments. */
+static int on_symbol_info(void *ud, const bn_symbol_info *info)
+{
+    bn_live *L = ud;
+    live_sym *ls = sym_by_name(L, info->def.symbol, strlen(info->def.symbol));
+
+    if (!ls)
+        return 0;
+    if (!info->trading)
+        L->api->log(L->h, LUTRA_LOG_WARN, "symbol %s is not TRADING at the venue",
+                    info->def.symbol);
+    int32_t id = L->api->instrument_define(L->h, &info->def);
+    if (id < 0)
+        return -1;
+    ls->s->instrument = id;
+    ls->s->price_scale = info->def.price_scale;
+    ls->s->size_scale = info->def.size_scale;
+    return 0;
+}
+
+static void market_open(bn_live *L);
+
+static void on_exchange_info(bn_live *L, const lutra_http_response *r)
+{
+    char err[256];
+
+    if (bn_parse_exchange_info(L->c, r->body, r->body_len, on_symbol_info, L, &L->rl, err,
+                               sizeof err) != 0) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "%s", err);
+        schedule_setup_retry(L);
+        return;
+    }
+    for (size_t i = 0; i < L->nsyms; i++) {
+        if (L->syms[i].s->instrument < 0) {
+            snprintf(err, sizeof err, "symbol %s is not listed by exchangeInfo",
+                     L->syms[i].s->name);
+            L->api->log(L->h, LUTRA_LOG_ERROR, "%s", err);
+            feed_state(L, LUTRA_FEED_DISCONNECTED, err);
+            return;
+        }
+    }
+    L->defined = 1;
+    market_open(L);
+}
+
+static void on_depth(bn_call *k, const lutra_http_response *r)
+{
+    bn_live *L = k->L;
+    live_sym *ls = &L->syms[k->sym];
+
+    ls->snapshot_wanted = 0;
+    bn_decode_snapshot_for(L->c, ls->s, L->api->now(L->h), r->body, r->body_len);
+    ls->was_synced = ls->s->synced;
+    if (!ls->s->synced)
+        snapshot_later(L, ls); /* stale against the buffered diffs: another */
+    check_sync(L);
+}
+
+static void user_open(bn_live *L);
+
+static void keepalive(void *ud)
+{
+    call_add(ud, CALL_KEEPALIVE, 0, NULL);
+}
+
+static void on_listen_key(bn_live *L, const lutra_http_response *r)
+{
+    char err[256];
+
+    if (bn_parse_listen_key(L->c, r->body, r->body_len, L->listen_key, sizeof L->listen_key,
+                            err, sizeof err) != 0) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "%s", err);
+        schedule_setup_retry(L);
+        return;
+    }
+    if (!L->keepalive_timer)
+        L->keepalive_timer = L->api->timer_add(L->h, KEEPALIVE_MS * MS_NS, KEEPALIVE_MS * MS_NS,
+                                               keepalive, L);
+    user_open(L);
+}
+
+/* One fill of a FULL answer: ACCEPTED first, then the fill, once. */
+static int on_rest_fill(void *ud, const bn_order_state *o, const bn_fill *f)
+{
+    bn_call *k = ud;
+    bn_live *L = k->L;
+    live_sym *ls = &L->syms[k->sym];
+    int64_t ts = ms_or_now(L, o->time_ms);
+    lutra_exec x;
+
+    report_state(L, ls, LUTRA_EXEC_ACCEPTED, k->order.id, o->order_id, ts, NULL);
+    if (trade_seen(L, k->sym, f->trade_id))
+        return 0;
+    exec_init(&x, LUTRA_EXEC_FILL, k->order.id, ts);
+    x.side = k->order.side;
+    x.liquidity = LUTRA_LIQ_TAKER; /* filled in the answer: it took */
+    snprintf(x.venue_order_id, sizeof x.venue_order_id, "%" PRId64, o->order_id);
+    snprintf(x.trade_id, sizeof x.trade_id, "%" PRId64, f->trade_id);
+    snprintf(x.fee_asset, sizeof x.fee_asset, "%s", f->commission_asset);
+    if (bn_amount_rescale(f->price, ls->s->price_scale, &x.price) != 0 ||
+        bn_amount_rescale(f->qty, ls->s->size_scale, &x.qty) != 0 ||
+        bn_amount_rescale(f->commission, 8, &x.fee) != 0) {
+        L->api->log(L->h, LUTRA_LOG_ERROR,
+                    "fill of order %s trade %" PRId64 " does not fit the instrument's scales",
+                    k->order.id, f->trade_id);
+        return 0;
+    }
+    exec_emit(L, &x, ls);
+    return 0;
+}
+
+static void on_new_order(bn_call *k, const lutra_http_response *r)
+{
+    bn_live *L = k->L;
+    live_sym *ls = &L->syms[k->sym];
+    bn_order_state o;
+    char err[256];
+
+    if (bn_parse_order(L->c, r->body, r->body_len, &o, on_rest_fill, k, err, sizeof err) != 0) {
+        /* Placed, but the answer is unreadable: the stream will tell. */
+        L->api->log(L->h, LUTRA_LOG_ERROR, "order %s: %s", k->order.id, err);
+        return;
+    }
+    int64_t ts = ms_or_now(L, o.time_ms);
+    if (o.status == BN_ST_REJECTED) {
+        report_state(L, ls, LUTRA_EXEC_REJECTED, k->order.id, o.order_id, ts,
+                     "binance: order status REJECTED");
+        return;
+    }
+    report_state(L, ls, LUTRA_EXEC_ACCEPTED, k->order.id, o.order_id, ts, NULL);
+    if (o.status == BN_ST_EXPIRED || o.status == BN_ST_EXPIRED_IN_MATCH)
+        report_state(L, ls, LUTRA_EXEC_EXPIRED, k->order.id, o.order_id, ts,
+                     "binance: the rest of the order expired");
+    else if (o.status == BN_ST_CANCELED)
+        report_state(L, ls, LUTRA_EXEC_CANCELED, k->order.id, o.order_id, ts,
+                     "binance: canceled");
+}
+
+static void on_cancel(bn_call *k, const lutra_http_response *r)
+{
+    bn_live *L = k->L;
+    bn_order_state o;
+    char err[256];
+
+    if (bn_parse_order(L->c, r->body, r->body_len, &o, NULL, NULL, err, sizeof err) != 0) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "cancel of %s: %s", k->order.id, err);
+        return;
+    }
+    report_state(L, &L->syms[k->sym], LUTRA_EXEC_CANCELED, k->order.id, o.order_id,
+                 ms_or_now(L, o.time_ms), "canceled on request");
+}
+
+static int on_open_order(void *ud, const bn_order_state *o)
+{
+    bn_live *L = ud;
+    live_sym *ls = sym_by_name(L, o->symbol, strlen(o->symbol));
+    lutra_exec x;
+
+    if (!ls || strlen(o->client_id) > LUTRA_ORDER_ID_MAX) {
+        L->api->log(L->h, LUTRA_LOG_INFO, "open order %s %s is not lutra's: not reported",
+                    o->symbol, o->client_id);
+        return 0;
+    }
+    exec_init(&x, LUTRA_EXEC_STATUS, o->client_id, ms_or_now(L, o->time_ms));
+    x.side = o->side == BN_SELL ? LUTRA_SIDE_SELL : LUTRA_SIDE_BUY;
+    snprintf(x.venue_order_id, sizeof x.venue_order_id, "%" PRId64, o->order_id);
+    if (bn_amount_rescale(o->price, ls->s->price_scale, &x.price) != 0 ||
+        bn_amount_rescale(o->orig_qty, ls->s->size_scale, &x.qty) != 0 ||
+        bn_amount_rescale(o->executed_qty, ls->s->size_scale, &x.filled) != 0) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "open order %s does not fit %s's scales",
+                    o->client_id, o->symbol);
+        return 0;
+    }
+    exec_emit(L, &x, ls);
+    return 0;
+}
+
+static void on_open_orders(bn_live *L, const lutra_http_response *r)
+{
+    char err[256];
+    lutra_exec done;
+
+    if (bn_parse_open_orders(L->c, r->body, r->body_len, on_open_order, L, err, sizeof err) !=
+        0) {
+        /* No "done": a partial list must not read as the whole. */
+        L->api->log(L->h, LUTRA_LOG_ERROR, "%s", err);
+        return;
+    }
+    exec_init(&done, LUTRA_EXEC_STATUS, "", L->api->now(L->h));
+    L->api->emit_exec(L->h, &done);
+}
+
+static int balance_emit(bn_live *L, const char *asset, size_t alen, bn_amount free_,
+                        bn_amount locked)
+{
+    lutra_balance b;
+
+    memset(&b, 0, sizeof b);
+    if (alen >= sizeof b.asset || bn_amount_rescale(free_, 8, &b.free) != 0 ||
+        bn_amount_rescale(locked, 8, &b.locked) != 0) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "balance of %.*s does not fit money units",
+                    (int)(alen > 16 ? 16 : alen), asset);
+        return 0;
+    }
+    memcpy(b.asset, asset, alen);
+    L->api->emit_balance(L->h, &b);
+    return 0;
+}
+
+static int on_account_balance(void *ud, const char *asset, bn_amount free_, bn_amount locked)
+{
+    return balance_emit(ud, asset, strlen(asset), free_, locked);
+}
+
+static void on_account(bn_live *L, const lutra_http_response *r)
+{
+    char err[256];
+    if (bn_parse_account(L->c, r->body, r->body_len, on_account_balance, L, err, sizeof err) !=
+        0)
+        L->api->log(L->h, LUTRA_LOG_ERROR, "%s", err);
+}
+
+static void on_time(bn_call *k, const lutra_http_response *r)
+{
+    bn_live *L = k->L;
+    int64_t server_ms;
+    char err[256];
+
+    if (bn_parse_server_time(L->c, r->body, r->body_len, &server_ms, err, sizeof err) != 0) {
+        L->api->log(L->h, LUTRA_LOG_WARN, "%s: signing with the local clock", err);
+        return;
+    }
+    L->auth.clock_offset_ms = bn_clock_offset(k->sent_ms, now_ms(L), server_ms);
+}
+
+static void call_done(bn_call *k, const lutra_http_response *r)
+{
+    bn_live *L = k->L;
+
+    switch (k->kind) {
+    case CALL_TIME: on_time(k, r); break;
+    case CALL_EXCHANGE_INFO: on_exchange_info(L, r); break;
+    case CALL_DEPTH: on_depth(k, r); break;
+    case CALL_LISTEN_KEY: on_listen_key(L, r); break;
+    case CALL_NEW_ORDER: on_new_order(k, r); break;
+    case CALL_CANCEL: on_cancel(k, r); break;
+    case CALL_OPEN_ORDERS: on_open_orders(L, r); break;
+    case CALL_ACCOUNT: on_account(L, r); break;
+    default: break;
+    }
+}
+
+static void on_http(void *ud, const lutra_http_response *r)
+{
+    bn_call *k = ud;
+    bn_live *L = k->L;
+
+    k->http_id = 0;
+    note_limits(L, r, now_ms(L));
+    if (r->error != LUTRA_HTTP_ERR_NONE) {
+        fail_transport(k, r);
+        return;
+    }
+    if (r->status < 200 || r->status > 299) {
+        fail_status(k, r);
+        return;
+    }
+    call_done(k, r);
+    call_free(k);
+}
+
+/* ---- Snapshots ---- */
+
+static void snapshot_request(bn_live *L, live_sym *ls)
+{
+    if (ls->snapshot_wanted || !L->market_open)
+        return;
+    ls->snapshot_wanted = 1;
+    if (!call_add(L, CALL_DEPTH, (size_t)(ls - L->syms), NULL))
+        ls->snapshot_wanted = 0;
+}
+
+/* ---- The market stream ---- */
+
+static void on_market_message(void *ud, int64_t recv_ns, const char *data, size_t len)
+{
+    bn_live *L = ud;
+    bn_decode(L->c, recv_ns, data, len);
+    check_sync(L);
+}
+
+static void on_market_state(void *ud, const lutra_ws_status *st)
+{
+    bn_live *L = ud;
+
+    if (st->state == LUTRA_WS_OPEN) {
+        L->market_open = 1;
+        for (size_t i = 0; i < L->nsyms; i++)
+            if (!L->syms[i].s->synced)
+                snapshot_request(L, &L->syms[i]);
+        check_sync(L);
+    } else if (st->state == LUTRA_WS_CLOSED) {
+        L->market_open = 0;
+        L->api->log(L->h, LUTRA_LOG_WARN, "market stream closed: %s, retry in %" PRId64 " ms",
+                    st->reason ? st->reason : "?", st->retry_in_ms);
+        feed_state(L, LUTRA_FEED_DISCONNECTED, st->reason);
+    }
+}
+
+static void lower_copy(char *dst, const char *src)
+{
+    while (*src)
+        *dst++ = (char)tolower((unsigned char)*src++);
+    *dst = '\0';
+}
+
+static void market_open(bn_live *L)
+{
+    char url[LIVE_URL_MAX + LIVE_SYMBOLS_MAX * 80];
+    char lower[LUTRA_SYMBOL_MAX];
+    size_t n = (size_t)snprintf(url, sizeof url, "%s/stream?streams=", L->ws_url);
+    lutra_ws_config cfg;
+
+    if (L->market_ws)
+        return;
+    for (size_t i = 0; i < L->nsyms; i++) {
+        lower_copy(lower, L->syms[i].s->name);
+        n += (size_t)snprintf(url + n, sizeof url - n, "%s%s@depth@100ms/%s@trade/%s@bookTicker",
+                              i ? "/" : "", lower, lower, lower);
+    }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.url = url;
+    cfg.on_message = on_market_message;
+    cfg.on_state = on_market_state;
+    cfg.ud = L;
+    cfg.seed = (uint64_t)L->api->now(L->h);
+    L->market_ws = L->api->ws_open(L->h, &cfg);
+    if (!L->market_ws)
+        schedule_setup_retry(L);
+}
+
+/* ---- The user data stream ---- */
+
+typedef struct user_msg {
+    json_value root;
+    bn_live *L;
+    const char *what;
+} user_msg;
+
+/* A string field into dst; absent or null is "". @return 0, or -1 (logged). */
+static int user_text(user_msg *m, const char *key, char *dst, size_t cap)
+{
+    json_value v;
+    const char *s;
+    size_t len;
+    int rc = m->L->api->json_field_opt(&m->root, key, &v);
+
+    dst[0] = '\0';
+    if (rc == 0 || (rc == 1 && m->L->api->json_string(&v, &s, &len) != 0))
+        return 0; /* absent, or null */
+    if (rc < 0 || len >= cap) {
+        m->L->api->log(m->L->h, LUTRA_LOG_ERROR, "%s refused: field \"%s\" malformed or too long",
+                       m->what, key);
+        return -1;
+    }
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+static int user_i64(user_msg *m, const char *key, int64_t *out)
+{
+    json_value v;
+    *out = 0;
+    if (m->L->api->json_field(&m->root, key, &v) == 0 && m->L->api->json_int64(&v, out) == 0)
+        return 0;
+    m->L->api->log(m->L->h, LUTRA_LOG_ERROR, "%s refused: field \"%s\": %s", m->what, key,
+                   m->L->api->json_last_error());
+    return -1;
+}
+
+/* A decimal field at scale. */
+static int user_fixed(user_msg *m, const bn_symbol *s, const char *key, int scale, int64_t *out)
+{
+    json_value v;
+    const char *txt;
+    size_t len;
+
+    if (m->L->api->json_field(&m->root, key, &v) != 0 ||
+        m->L->api->json_number_text(&v, &txt, &len) != 0) {
+        m->L->api->log(m->L->h, LUTRA_LOG_ERROR, "%s refused: field \"%s\": %s", m->what, key,
+                       m->L->api->json_last_error());
+        return -1;
+    }
+    return bn_parse_value(m->L->c, s, key, txt, len, scale, out);
+}
+
+static int user_bool(user_msg *m, const char *key)
+{
+    json_value v;
+    int b = 0;
+    if (m->L->api->json_field(&m->root, key, &v) == 0)
+        m->L->api->json_bool(&v, &b);
+    return b;
+}
+
+static void user_fill(user_msg *m, live_sym *ls, const char *id, int64_t venue_id, int side,
+                      int64_t ts)
+{
+    bn_live *L = m->L;
+    lutra_exec x;
+    int64_t trade_id;
+
+    if (user_i64(m, "t", &trade_id) != 0 || trade_seen(L, (size_t)(ls - L->syms), trade_id))
+        return;
+    exec_init(&x, LUTRA_EXEC_FILL, id, ts);
+    x.side = (uint8_t)side;
+    x.liquidity = user_bool(m, "m") ? LUTRA_LIQ_MAKER : LUTRA_LIQ_TAKER;
+    snprintf(x.venue_order_id, sizeof x.venue_order_id, "%" PRId64, venue_id);
+    snprintf(x.trade_id, sizeof x.trade_id, "%" PRId64, trade_id);
+    if (user_fixed(m, ls->s, "L", ls->s->price_scale, &x.price) != 0 ||
+        user_fixed(m, ls->s, "l", ls->s->size_scale, &x.qty) != 0 ||
+        user_fixed(m, ls->s, "z", ls->s->size_scale, &x.filled) != 0 ||
+        user_fixed(m, ls->s, "n", 8, &x.fee) != 0 ||
+        user_text(m, "N", x.fee_asset, sizeof x.fee_asset) != 0)
+        return;
+    exec_emit(L, &x, ls);
+}
+
+static void on_execution_report(user_msg *m)
+{
+    bn_live *L = m->L;
+    char sym[LUTRA_SYMBOL_MAX], id[BN_CLIENT_ID_MAX], orig[BN_CLIENT_ID_MAX], x[32], side[8],
+        why[64], reason[LUTRA_REASON_SIZE];
+    int64_t venue_id, t_ms;
+
+    m->what = "executionReport";
+    if (user_text(m, "s", sym, sizeof sym) != 0 || user_text(m, "c", id, sizeof id) != 0 ||
+        user_text(m, "S", side, sizeof side) != 0 ||
+        user_text(m, "C", orig, sizeof orig) != 0 || user_text(m, "x", x, sizeof x) != 0 ||
+        user_text(m, "r", why, sizeof why) != 0 || user_i64(m, "i", &venue_id) != 0 ||
+        user_i64(m, "T", &t_ms) != 0)
+        return;
+    live_sym *ls = sym_by_name(L, sym, strlen(sym));
+    /* A cancel names itself in "c" and the order in "C". */
+    const char *order = strcmp(x, "CANCELED") == 0 && orig[0] ? orig : id;
+    if (!ls || strlen(order) > LUTRA_ORDER_ID_MAX) {
+        L->api->log(L->h, LUTRA_LOG_DEBUG, "executionReport of %s %s is not lutra's", sym, order);
+        return;
+    }
+    int64_t ts = ms_or_now(L, t_ms);
+    if (strcmp(x, "NEW") == 0) {
+        report_state(L, ls, LUTRA_EXEC_ACCEPTED, order, venue_id, ts, NULL);
+    } else if (strcmp(x, "TRADE") == 0) {
+        report_state(L, ls, LUTRA_EXEC_ACCEPTED, order, venue_id, ts, NULL);
+        user_fill(m, ls, order, venue_id, strcmp(side, "SELL") == 0, ts);
+    } else if (strcmp(x, "CANCELED") == 0) {
+        report_state(L, ls, LUTRA_EXEC_CANCELED, order, venue_id, ts, "canceled at the venue");
+    } else if (strcmp(x, "EXPIRED") == 0) {
+        report_state(L, ls, LUTRA_EXEC_EXPIRED, order, venue_id, ts, "binance: expired");
+    } else if (strcmp(x, "REJECTED") == 0) {
+        snprintf(reason, sizeof reason, "binance: rejected (%s)", why);
+        report_state(L, ls, LUTRA_EXEC_REJECTED, order, venue_id, ts, reason);
+    } else {
+        L->api->log(L->h, LUTRA_LOG_DEBUG, "executionReport type %s of %s not reported", x,
+                    order);
+    }
+}
+
+static void on_account_position(user_msg *m)
+{
+    bn_live *L = m->L;
+    json_value arr, row, v;
+    json_iter it;
+    int rc;
+
+    if (L->api->json_field(&m->root, "B", &arr) != 0 || L->api->json_array_begin(&arr, &it) != 0)
+        goto bad;
+    while ((rc = L->api->json_array_next(&it, &row)) == 1) {
+        const char *asset, *f, *l;
+        size_t alen, flen, llen;
+        bn_amount free_, locked;
+        if (L->api->json_field(&row, "a", &v) != 0 || L->api->json_string(&v, &asset, &alen) != 0 ||
+            L->api->json_field(&row, "f", &v) != 0 ||
+            L->api->json_number_text(&v, &f, &flen) != 0 ||
+            (free_.scale = L->api->fixed_decimals(f, flen)) < 0 ||
+            L->api->fixed_parse(f, flen, free_.scale, &free_.v) != 0 ||
+            L->api->json_field(&row, "l", &v) != 0 ||
+            L->api->json_number_text(&v, &l, &llen) != 0 ||
+            (locked.scale = L->api->fixed_decimals(l, llen)) < 0 ||
+            L->api->fixed_parse(l, llen, locked.scale, &locked.v) != 0)
+            goto bad;
+        balance_emit(L, asset, alen, free_, locked);
+    }
+    if (rc == 0)
+        return;
+bad:
+    L->api->log(L->h, LUTRA_LOG_ERROR, "outboundAccountPosition refused: %s",
+                L->api->json_last_error());
+}
+
+static void on_user_message(void *ud, int64_t recv_ns, const char *data, size_t len)
+{
+    bn_live *L = ud;
+    user_msg m = {.L = L, .what = "user stream message"};
+    char e[32];
+
+    (void)recv_ns;
+    if (L->api->json_parse(L->c->jp, data, len, &m.root) != 0) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "user stream message refused: %s",
+                    L->api->json_last_error());
+        return;
+    }
+    if (user_text(&m, "e", e, sizeof e) != 0)
+        return;
+    if (strcmp(e, "executionReport") == 0)
+        on_execution_report(&m);
+    else if (strcmp(e, "outboundAccountPosition") == 0)
+        on_account_position(&m);
+    else if (strcmp(e, "listenKeyExpired") == 0)
+        call_add(L, CALL_LISTEN_KEY, 0, NULL);
+}
+
+static void on_user_state(void *ud, const lutra_ws_status *st)
+{
+    bn_live *L = ud;
+
+    if (st->state == LUTRA_WS_OPEN) {
+        /* What happened while it was down is only in REST. */
+        if (L->user_opened) {
+            call_add(L, CALL_OPEN_ORDERS, 0, NULL);
+            call_add(L, CALL_ACCOUNT, 0, NULL);
+        }
+        L->user_opened = 1;
+    } else if (st->state == LUTRA_WS_CLOSED) {
+        L->api->log(L->h, LUTRA_LOG_WARN, "user stream closed: %s, retry in %" PRId64 " ms",
+                    st->reason ? st->reason : "?", st->retry_in_ms);
+    }
+}
+
+static void user_open(bn_live *L)
+{
+    char url[LIVE_URL_MAX + LIVE_LISTEN_KEY_MAX + 8];
+    lutra_ws_config cfg;
+
+    if (L->user_ws) {
+        L->api->ws_close(L->user_ws);
+        L->user_ws = NULL;
+    }
+    snprintf(url, sizeof url, "%s/ws/%s", L->ws_url, L->listen_key);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.url = url;
+    cfg.on_message = on_user_message;
+    cfg.on_state = on_user_state;
+    cfg.ud = L;
+    cfg.seed = (uint64_t)L->api->now(L->h) + 1;
+    L->user_ws = L->api->ws_open(L->h, &cfg);
+    if (!L->user_ws)
+        schedule_setup_retry(L);
+}
+
+/* What did not come up is tried again. */
+static void setup_retry(void *ud)
+{
+    bn_live *L = ud;
+    L->setup_timer = 0;
+    if (!L->defined)
+        call_add(L, CALL_EXCHANGE_INFO, 0, NULL);
+    else if (!L->market_ws)
+        market_open(L);
+    if (L->keyed && !L->listen_key[0])
+        call_add(L, CALL_LISTEN_KEY, 0, NULL);
+    else if (L->keyed && !L->user_ws)
+        user_open(L);
+}
+
+/* ---- Configuration ---- */
+
+static int config_url(bn_live *L, const char *key, char *dst)
+{
+    const char *v = L->api->config_get(L->h, key);
+    size_t len = v ? strlen(v) : 0;
+
+    if (!v || len == 0 || len >= LIVE_URL_MAX) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "config %s %s", key,
+                    v ? "is empty or too long" : "is missing (needed live)");
+        return -1;
+    }
+    while (len > 0 && v[len - 1] == '/')
+        len--;
+    memcpy(dst, v, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+/* symbols: names separated by commas or spaces ("BTCUSDT,ETHUSDT"); else
+ * the config key symbol. */
+static int config_symbols(bn_live *L)
+{
+    const char *v = L->api->config_get(L->h, "symbols");
+    if (!v)
+        v = L->api->config_get(L->h, "symbol");
+    if (!v) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "config symbols is missing (needed live)");
+        return -1;
+    }
+    for (const char *p = v; *p;) {
+        char name[LUTRA_SYMBOL_MAX];
+        size_t n = strcspn(p, ", \t");
+        if (n >= sizeof name || L->nsyms == LIVE_SYMBOLS_MAX) {
+            L->api->log(L->h, LUTRA_LOG_ERROR, "config symbols: \"%.*s\" %s", (int)(n > 40 ? 40 : n),
+                        p, n >= sizeof name ? "is too long" : "is one too many (64 at most)");
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            name[i] = (char)toupper((unsigned char)p[i]);
+        if (n > 0 && !sym_by_name(L, name, n)) {
+            bn_symbol *s = bn_symbol_get(L->c, name, n);
+            if (!s)
+                return -1;
+            L->syms[L->nsyms++] = (live_sym){.L = L, .s = s};
+        }
+        p += n;
+        p += strspn(p, ", \t");
+    }
+    if (L->nsyms == 0) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "config symbols names no symbol");
+        return -1;
+    }
+    return 0;
+}
+
+static int config_keys(bn_live *L)
+{
+    const char *key = L->api->secret_get(L->h, "api_key");
+    const char *secret = L->api->secret_get(L->h, "api_secret");
+    char err[256];
+
+    if (!key && !secret)
+        return 0; /* market data only */
+    if (!key || !secret || strlen(key) >= sizeof L->auth.api_key) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "secrets: api_key and api_secret go together, and "
+                                           "the key has at most %d characters",
+                    BN_KEY_MAX - 1);
+        return -1;
+    }
+    snprintf(L->auth.api_key, sizeof L->auth.api_key, "%s", key);
+    L->auth.signer = bn_signer_new(secret, strlen(secret), err, sizeof err);
+    if (!L->auth.signer) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    L->keyed = 1;
+    return 0;
+}
+
+/* ---- The plugin's live entries ---- */
+
+static int live_services(const lutra_host_api *api, lutra_host *h)
+{
+    size_t need = offsetof(lutra_host_api, json_parse_copy) + sizeof api->json_parse_copy;
+    if (api->size >= need && api->now && api->timer_add && api->http_request && api->ws_open &&
+        api->secret_get && api->emit_exec && api->emit_balance && api->emit_state)
+        return 1;
+    api->log(h, LUTRA_LOG_ERROR, "this lutra offers no live services to the connector");
+    return 0;
+}
+
+void bn_live_free(bn_conn *c)
+{
+    bn_live *L = c->live;
+    if (!L)
+        return;
+    bn_live_stop(c);
+    bn_signer_free(L->auth.signer);
+    free(L);
+    c->live = NULL;
+}
+
+int bn_live_start(void *self)
+{
+    bn_conn *c = self;
+    bn_live *L;
+
+    if (!live_services(c->api, c->host))
+        return -1;
+    bn_live_free(c); /* a start after a stop begins afresh */
+    if (!(L = calloc(1, sizeof *L))) {
+        c->api->log(c->host, LUTRA_LOG_ERROR, "out of memory starting live");
+        return -1;
+    }
+    L->c = c;
+    L->api = c->api;
+    L->h = c->host;
+    L->auth.recv_window_ms = BN_RECV_WINDOW_DEFAULT;
+    bn_ratelimit_init(&L->rl);
+    c->live = L;
+    if (config_url(L, "rest_url", L->rest_url) != 0 || config_url(L, "ws_url", L->ws_url) != 0 ||
+        config_symbols(L) != 0 || config_keys(L) != 0) {
+        bn_live_free(c);
+        return -1;
+    }
+    feed_state(L, LUTRA_FEED_CONNECTING, "asking exchangeInfo");
+    call_add(L, CALL_TIME, 0, NULL);
+    call_add(L, CALL_EXCHANGE_INFO, 0, NULL);
+    if (L->keyed)
+        call_add(L, CALL_LISTEN_KEY, 0, NULL);
+    return 0;
+}
+
+static void cancel_timer(bn_live *L, uint64_t *id)
+{
+    if (*id)
+        L->api->timer_cancel(L->h, *id);
+    *id = 0;
+}
+
+int bn_live_stop(void *self)
+{
+    bn_conn *c = self;
+    bn_live *L = c->live;
+
+    if (!L)
+        return 0;
+    while (L->head) {
+        if (L->head->http_id)
+            L->api->http_cancel(L->h, L->head->http_id);
+        call_free(L->head);
+    }
+    cancel_timer(L, &L->kick_timer);
+    cancel_timer(L, &L->setup_timer);
+    cancel_timer(L, &L->keepalive_timer);
+    for (size_t i = 0; i < L->nsyms; i++) {
+        cancel_timer(L, &L->syms[i].retry_timer);
+        L->syms[i].snapshot_wanted = 0;
+    }
+    if (L->market_ws)
+        L->api->ws_close(L->market_ws);
+    if (L->user_ws)
+        L->api->ws_close(L->user_ws);
+    L->market_ws = L->user_ws = NULL;
+    L->market_open = 0;
+    return 0;
+}
+
+/* The symbol of an order, or -1 with the reason in err. */
+static int order_symbol(bn_live *L, const lutra_order *o, size_t *sym)
+{
+    live_sym *ls = sym_by_instrument(L, o->instrument);
+    if (!ls)
+        return -1;
+    *sym = (size_t)(ls - L->syms);
+    return 0;
+}
+
+static int order_call(void *self, const lutra_order *o, int kind)
+{
+    bn_conn *c = self;
+    bn_live *L = c->live;
+    size_t sym = 0;
+
+    if (!L || !L->keyed || !L->defined)
+        return -1; /* not connected, or no keys: the engine rejects it */
+    int known = order_symbol(L, o, &sym) == 0;
+    bn_call *k = call_add(L, kind, sym, o);
+    if (!k)
+        return -1;
+    if (!known)
+        snprintf(k->local_err, sizeof k->local_err,
+                 "binance: instrument %u is not one of this venue's symbols", o->instrument);
+    return 0;
+}
+
+int bn_live_submit(void *self, const lutra_order *o)
+{
+    return order_call(self, o, CALL_NEW_ORDER);
+}
+
+int bn_live_cancel(void *self, const lutra_order *o)
+{
+    return order_call(self, o, CALL_CANCEL);
+}
+
+static int query(void *self, int kind)
+{
+    bn_conn *c = self;
+    if (!c->live || !c->live->keyed)
+        return -1;
+    return call_add(c->live, kind, 0, NULL) ? 0 : -1;
+}
+
+int bn_live_query_orders(void *self)
+{
+    return query(self, CALL_OPEN_ORDERS);
+}
+
+int bn_live_query_balances(void *self)
+{
+    return query(self, CALL_ACCOUNT);
+}
