@@ -25,6 +25,7 @@ extern const cmd *const cmd_table[];
 extern const cmd cmd_backtest;
 extern const cmd cmd_import;
 extern const cmd cmd_inspect;
+extern const cmd cmd_record;
 extern const cmd cmd_run;
 
 /* The Lua library folder (scripts/lib) strategies require from:

@@ -352,7 +352,9 @@ static void live_finish(live *lv)
         loop_timer_cancel(lv->wake);
     lv->wake = NULL;
     log_write(open ? LOG_WARN : LOG_INFO, "run", "stopped open_orders=%zu", open);
-    live_stop_connectors(lv);
+    /* The connectors stop once the loop has returned (live_run): this may
+     * run inside a connector's own callback (the report of the last
+     * cancel), and stopping it there frees what the callback still uses. */
     loop_break(lv->lp);
 }
 
@@ -471,6 +473,8 @@ static int live_connector(live *lv, live_venue *v, char *err, size_t errlen)
     pl.on_balance = live_on_balance;
     pl.on_state = live_on_state;
     pl.ud = v;
+    pl.record = lv->opt.record;
+    pl.record_ud = lv->opt.record_ud;
     v->pi = plugin_instance_create_live(v->ph, lv->reg, conf, live_on_event, v, &pl, why,
                                         sizeof why);
     if (!v->pi) {
@@ -582,7 +586,7 @@ static int live_build(live *lv, char *err, size_t errlen)
         lv->venues[i].lv = lv;
         lv->venues[i].cv = &cfg->venues[i];
         lv->nvenues++;
-        if (live_secrets(&lv->venues[i], err, errlen) < 0)
+        if (!lv->opt.market_only && live_secrets(&lv->venues[i], err, errlen) < 0)
             return -1;
     }
     if (!(lv->lp = loop_new(err, errlen)) ||
@@ -598,7 +602,7 @@ static int live_build(live *lv, char *err, size_t errlen)
     }
     if (live_engine_new(lv, err, errlen) < 0)
         return -1;
-    if (!strcmp(cfg->mode, "paper")) {
+    if (!strcmp(cfg->mode, "paper") && !lv->opt.market_only) {
         if (live_paper(lv, err, errlen) < 0)
             return -1;
     } else {
@@ -607,7 +611,7 @@ static int live_build(live *lv, char *err, size_t errlen)
     for (size_t i = 0; i < lv->nvenues; i++)
         if (live_connector(lv, &lv->venues[i], err, errlen) < 0)
             return -1;
-    if (live_strategies(lv, err, errlen) < 0)
+    if (!lv->opt.market_only && live_strategies(lv, err, errlen) < 0)
         return -1;
     return lv->opt.no_signals ? 0 : live_signals(lv, err, errlen);
 }
@@ -650,6 +654,8 @@ int live_run(live *lv, char *err, size_t errlen)
     live_arm(lv);
     if (loop_run(lv->lp, err, errlen) < 0)
         return -1;
+    if (lv->done)
+        live_stop_connectors(lv);
     if (lv->aborted) {
         snprintf(err, errlen, "stopped at once by a second signal");
         return -1;

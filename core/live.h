@@ -34,6 +34,13 @@ typedef struct live_options {
     instrument_registry *reg;    /* shared, not owned; NULL: the driver's own */
     int64_t stop_grace_ms;       /* wait for cancels at stop; 0: 2000 */
     int no_signals;              /* 1: do not handle SIGINT/SIGTERM/SIGHUP */
+    /* Market data only (lutra record): no strategies, no secrets (so no
+     * order entry), no simulated venue. */
+    int market_only;
+    /* Every market-data message the connectors receive, before they decode
+     * it (lutra_host_api.record); NULL: off. */
+    void (*record)(void *record_ud, int64_t recv_ns, const char *msg, size_t len);
+    void *record_ud;
 } live_options;
 
 /*

@@ -17,7 +17,8 @@
 #define LUTRA_VERSION "dev"
 #endif
 
-const cmd *const cmd_table[] = {&cmd_backtest, &cmd_import, &cmd_inspect, &cmd_run, NULL};
+const cmd *const cmd_table[] = {&cmd_backtest, &cmd_import, &cmd_inspect, &cmd_record,
+                                  &cmd_run, NULL};
 
 void cmd_error(const char *name, const char *fmt, ...)
 {

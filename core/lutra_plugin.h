@@ -257,8 +257,16 @@ typedef struct lutra_host_api {
     /* json_parse for a buffer without JSON_PADDING: the parser copies it. */
     int (*json_parse_copy)(json_parser *p, const char *buf, size_t len, json_value *root);
 
+    /* A connector calls this with every market-data message it receives
+     * live, exactly the bytes (and receive time) it then hands to its own
+     * decode: each WebSocket market message and each REST depth snapshot
+     * body. A recording (`lutra record`) then replays through the same
+     * decode. A no-op when nothing records, and offline. msg is read
+     * during the call only. */
+    void (*record)(lutra_host *h, int64_t recv_ns, const char *msg, size_t len);
+
     /* Room to grow without breaking plugins built against this version. */
-    void *reserved[14];
+    void *reserved[13];
 } lutra_host_api;
 
 /*

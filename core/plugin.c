@@ -880,6 +880,14 @@ static int host_emit_state(lutra_host *h, int state, const char *reason)
     return 0;
 }
 
+/* Offline and with recording off this is a silent no-op: a connector calls
+ * it for every message and need not know whether anyone listens. */
+static void host_record(lutra_host *h, int64_t recv_ns, const char *msg, size_t len)
+{
+    if (h->live && h->live->record)
+        h->live->record(h->live->record_ud, recv_ns, msg, len);
+}
+
 static const lutra_host_api host_api = {
     .abi_version = LUTRA_PLUGIN_ABI_VERSION,
     .size = sizeof(lutra_host_api),
@@ -921,6 +929,7 @@ static const lutra_host_api host_api = {
     .emit_state = host_emit_state,
     .fixed_format_trim = fixed_format_trim,
     .json_parse_copy = json_parse_copy,
+    .record = host_record,
 };
 
 /* ---- Instances ---- */

@@ -46,6 +46,10 @@ typedef struct plugin_live {
     plugin_balance_fn on_balance;
     plugin_state_fn on_state;
     void *ud;                     /* for the three above */
+    /* Every market-data message the instance receives (lutra_host_api.record),
+     * valid during the call only; NULL: recording is off. */
+    void (*record)(void *record_ud, int64_t recv_ns, const char *msg, size_t len);
+    void *record_ud;
 } plugin_live;
 
 /*

@@ -767,6 +767,10 @@ static int import_one(import_ctx *ic, const char *path, const importer *forced)
     }
     if (rc == 0 && ic->progress_shown)
         import_progress(ic);
+    if (rc == 0 && lineread_truncated(ic->lr))
+        fprintf(stderr, "import: warning: %s is cut short (an interrupted recording?): "
+                        "imported its %llu whole lines, dropped the rest\n",
+                ic->path, (unsigned long long)ic->lineno);
     import_free_peek(ic);
     lineread_close(ic->lr);
     ic->lr = NULL;

@@ -27,6 +27,7 @@ struct lineread {
     char *block;       /* raw bytes read, not yet returned */
     size_t pos, end;   /* unread bytes are block[pos..end) */
     int eof;           /* gzread has returned 0 */
+    int truncated;     /* the gzip stream ended mid-way (see lineread.h) */
     char *line;        /* the line handed out, NUL and padding after it */
     size_t line_len, line_cap;
     uint64_t lineno;
@@ -147,9 +148,11 @@ static int lineread_fill(lineread *lr, char *err, size_t errlen)
         return -1;
     }
     if (n == 0) {
-        /* A truncated gzip stream reads as a short file: say so. */
+        /* A gzip stream cut short (a recording whose process was killed)
+         * ends at its last complete block: a clean end, flagged. */
         msg = lineread_zerror(lr, &zerr);
-        if (zerr != Z_OK && zerr != Z_STREAM_END) {
+        lr->truncated = zerr == Z_BUF_ERROR;
+        if (zerr != Z_OK && zerr != Z_STREAM_END && !lr->truncated) {
             snprintf(err, errlen, "cannot read %s: %s", lr->path, msg);
             return -1;
         }
@@ -197,7 +200,8 @@ int lineread_next(lineread *lr, const char **line, size_t *len, char *err, size_
         if (rc == 0)
             break;
     }
-    if (!got_bytes)
+    /* A cut-short stream's partial last line is not data. */
+    if (!got_bytes || lr->truncated)
         return 0;
     /* A last line without "\n". */
     lineread_terminate(lr, line, len);
@@ -207,6 +211,11 @@ int lineread_next(lineread *lr, const char **line, size_t *len, char *err, size_
 uint64_t lineread_lineno(const lineread *lr)
 {
     return lr->lineno;
+}
+
+int lineread_truncated(const lineread *lr)
+{
+    return lr->truncated;
 }
 
 uint64_t lineread_offset(const lineread *lr)

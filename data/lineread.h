@@ -22,6 +22,13 @@ void lineread_close(lineread *lr);
  */
 int lineread_next(lineread *lr, const char **line, size_t *len, char *err, size_t errlen);
 
+/*
+ * 1 once the end was reached in a gzip stream cut short (a recording whose
+ * writer was killed): lineread_next returned every whole line before the
+ * cut, dropped the partial one, then 0. The caller decides whether to warn.
+ */
+int lineread_truncated(const lineread *lr);
+
 /* Number of the line last returned, from 1. */
 uint64_t lineread_lineno(const lineread *lr);
 

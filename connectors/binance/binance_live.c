@@ -603,13 +603,23 @@ static void on_exchange_info(bn_live *L, const lutra_http_response *r)
     market_open(L);
 }
 
+/* Hand a market message to the host's recorder (lutra record), if any,
+ * before decode sees it: a recording replays through the same decode. */
+static void record(bn_live *L, int64_t recv_ns, const char *msg, size_t len)
+{
+    if (L->api->record)
+        L->api->record(L->h, recv_ns, msg, len);
+}
+
 static void on_depth(bn_call *k, const lutra_http_response *r)
 {
     bn_live *L = k->L;
     live_sym *ls = &L->syms[k->sym];
+    int64_t recv_ns = L->api->now(L->h);
 
     ls->snapshot_wanted = 0;
-    bn_decode_snapshot_for(L->c, ls->s, L->api->now(L->h), r->body, r->body_len);
+    record(L, recv_ns, r->body, r->body_len);
+    bn_decode_snapshot_for(L->c, ls->s, recv_ns, r->body, r->body_len);
     ls->was_synced = ls->s->synced;
     if (!ls->s->synced)
         snapshot_later(L, ls); /* stale against the buffered diffs: another */
@@ -845,6 +855,7 @@ static void snapshot_request(bn_live *L, live_sym *ls)
 static void on_market_message(void *ud, int64_t recv_ns, const char *data, size_t len)
 {
     bn_live *L = ud;
+    record(L, recv_ns, data, len);
     bn_decode(L->c, recv_ns, data, len);
     check_sync(L);
 }
