@@ -640,17 +640,18 @@ int live_run(live *lv, char *err, size_t errlen)
 {
     const char *name, *why;
 
+    /* on_start comes before any event, the connectors' first state
+     * included; orders wait for the connector's READY. */
+    if (engine_start(lv->eng) < 0 && engine_failure(lv->eng, &name, &why))
+        log_write(LOG_ERROR, "run", "strategy=%s failed in on_start error=\"%s\"", name,
+                  why);
+    for (size_t i = 0; i < lv->nvenues; i++)
+        engine_set_venue_state(lv->eng, lv->venues[i].cv->name, LUTRA_FEED_CONNECTING, "starting");
     for (size_t i = 0; i < lv->nvenues; i++)
         if (plugin_instance_start(lv->venues[i].pi, err, errlen) < 0)
             return -1;
     log_write(LOG_INFO, "run", "started mode=%s venues=%zu strategies=%zu",
               lv->cfg->mode, lv->nvenues, engine_strategy_count(lv->eng));
-    if (engine_start(lv->eng) < 0 && engine_failure(lv->eng, &name, &why))
-        log_write(LOG_ERROR, "run", "strategy=%s failed in on_start error=\"%s\"", name,
-                  why);
-    /* Not ready until the connector says so: orders wait for READY. */
-    for (size_t i = 0; i < lv->nvenues; i++)
-        engine_set_venue_state(lv->eng, lv->venues[i].cv->name, LUTRA_FEED_CONNECTING, "starting");
     live_arm(lv);
     if (loop_run(lv->lp, err, errlen) < 0)
         return -1;

@@ -317,6 +317,7 @@ static void check_common(const char *mode, const char *logs, const char *mkt, co
     char synced[8] = "";
     int fields = book ? sscanf(book, "book %*d %7s %lf %lf", synced, &bid, &ask) : 0;
 
+    ok(strncmp(logs, "start\n", 6) == 0, "%s: on_start came before any other handler", mode);
     ok(line_of(logs, "status binance ready") != NULL, "%s: the venue went ready", mode);
     ok(fields == 3 && !strcmp(synced, "true") && bid > 0 && bid < ask,
        "%s: on_book saw a synced book, bid %.2f < ask %.2f", mode, bid, ask);
@@ -385,7 +386,7 @@ int main(void)
     write_file(secret_path, "api.secret", MOCK_BINANCE_API_SECRET);
     snprintf(trader_log, sizeof trader_log, "%s/trader.log", tmp_dir);
     log_set_level(getenv("RUN_DEBUG") ? LOG_DEBUG : LOG_WARN);
-    plan(27);
+    plan(29);
     test_live();
     test_paper();
     unlink(key_path);

@@ -15,7 +15,7 @@ local books, book_logged = 0, false
 local market_id, rest_id
 local market_filled, rest_new, traded = false, false, false
 
--- Opened at the first call: on_status may come before on_start.
+-- Opened at the first call.
 local function say(fmt, ...)
   out = out or assert(io.open(S.params.log, "a"))
   out:write(string.format(fmt, ...), "\n")
@@ -43,6 +43,10 @@ local function try_orders(ctx, timer)
                       price = ctx:round_price("BTCUSDT", ask + ctx.params.above) }
   rest_id = id
   say("rest %s %s", tostring(id), tostring(why or ""))
+end
+
+function S.on_start(ctx)
+  say("start")
 end
 
 function S.on_status(ctx, s)
