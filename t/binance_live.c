@@ -191,6 +191,13 @@ static int has_filled(const void *ud)
     return filled_qty(fill_id) >= want_filled;
 }
 
+/* More balance reports than *ud: the account update follows the fill on
+ * the user stream, a moment later. */
+static int has_more_balances(const void *ud)
+{
+    return R.nbalance > *(const size_t *)ud;
+}
+
 /* ---- Set-up ---- */
 
 static void write_file(char *path, const char *name, const char *value)
@@ -378,7 +385,7 @@ static void test_stream_fill(void)
     const lutra_exec *f = find_exec("rest1", LUTRA_EXEC_FILL);
     ok(f && f->liquidity == LUTRA_LIQ_MAKER && f->price == 5950000 && f->filled == 200,
        "as maker at its own price, cumulative filled 0.002");
-    ok(R.nbalance > balances, "outboundAccountPosition reported balances");
+    ok(run_until(has_more_balances, &balances), "outboundAccountPosition reported balances");
 }
 
 static int gap_then_ready(const void *ud)
