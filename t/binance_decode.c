@@ -375,6 +375,14 @@ static void test_ambiguous_snapshot(void)
                    "\"b\":[[\"1.0\",\"1\"]],\"a\":[]}");
     is_int(feed(&f, 1300, "{\"lastUpdateId\":7,\"bids\":[],\"asks\":[]}"), -1,
            "with two symbols' depth seen, a bare snapshot is ambiguous");
+    f.out.n = 0;
+    is_int(feed(&f, 1400, "{\"stream\":\"ethusdt@depthSnapshot\",\"data\":"
+                          "{\"lastUpdateId\":1,\"bids\":[[\"1.0\",\"3\"]],\"asks\":[]}}"),
+           0, "a snapshot a recording names (<symbol>@depthSnapshot) is not ambiguous");
+    ok(f.out.n >= 2 && f.out.ev[0].h.type == LUTRA_EV_BOOK_CLEAR &&
+           !strcmp(instrument_registry_get(f.reg, f.out.ev[0].h.instrument)->symbol,
+                   "ETHUSDT"),
+       "and synchronises that symbol's book");
     fixture_close(&f);
 }
 
@@ -635,7 +643,7 @@ int main(void)
     char path[PATH_MAX], err[512];
     const char *dir = getenv("LUTRA_PLUGIN_PATH");
 
-    plan(88);
+    plan(90);
     if (plugin_find("binance", NULL, 0, path, sizeof path, err, sizeof err) != 0)
         bail_out("%s (dir %s)", err, dir ? dir : "-");
     binance = plugin_load(path, err, sizeof err);

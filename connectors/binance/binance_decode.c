@@ -17,6 +17,7 @@
  * Fields are asked for in the order Binance writes them: on-demand parsing
  * finds a field fastest when it comes next.
  */
+#include <ctype.h>
 #include <limits.h>
 #include <string.h>
 
@@ -315,6 +316,50 @@ static int decode_snapshot(bn_conn *c, json_value *m, json_value *id, int64_t re
     return bn_book_snapshot(c, s, last_id, recv_ns, ts_exch, ts_flags, c->scratch, n);
 }
 
+/*
+ * A recording names its REST snapshots, which the REST body does not:
+ * {"stream":"btcusdt@depthSnapshot","data":{..the body..}} (lutra record
+ * writes that), so a capture of several symbols replays unambiguously.
+ * out gets the symbol (upper case), or "" for any other message.
+ * @return 0, or -1 for a malformed document.
+ */
+static int snapshot_stream(bn_conn *c, json_value *root, char *out)
+{
+    static const char suffix[] = "@depthSnapshot";
+    const size_t n = sizeof suffix - 1;
+    json_value v;
+    const char *name;
+    size_t len;
+    int rc = opt_field(c, root, "stream", &v, "message");
+
+    out[0] = '\0';
+    if (rc <= 0)
+        return rc;
+    if (c->api->json_string(&v, &name, &len) != 0 || len <= n || len - n >= LUTRA_SYMBOL_MAX ||
+        memcmp(name + len - n, suffix, n) != 0)
+        return 0;
+    for (size_t i = 0; i < len - n; i++)
+        out[i] = (char)toupper((unsigned char)name[i]);
+    out[len - n] = '\0';
+    return 0;
+}
+
+/* decode_snapshot for a named symbol ("" : as the body says nothing). */
+static int decode_snapshot_of(bn_conn *c, json_value *m, json_value *id, int64_t recv_ns,
+                              const char *symbol)
+{
+    char saved[LUTRA_SYMBOL_MAX];
+    int rc;
+
+    if (!symbol[0])
+        return decode_snapshot(c, m, id, recv_ns);
+    memcpy(saved, c->snapshot_symbol, sizeof saved);
+    memcpy(c->snapshot_symbol, symbol, strlen(symbol) + 1); /* shorter: snapshot_stream */
+    rc = decode_snapshot(c, m, id, recv_ns);
+    memcpy(c->snapshot_symbol, saved, sizeof saved);
+    return rc;
+}
+
 /* Dispatch on the payload's event type "e". */
 static int decode_event(bn_conn *c, json_value *m, json_value *e, int64_t recv_ns)
 {
@@ -348,6 +393,9 @@ int bn_decode(void *self, int64_t recv_ns, const char *msg, size_t len)
                     c->api->json_last_error(), (int)(len > 80 ? 80 : len), msg);
         return -1;
     }
+    char snapshot_of[LUTRA_SYMBOL_MAX];
+    if (snapshot_stream(c, &root, snapshot_of) < 0)
+        return -1;
     int wrapped = opt_field(c, &root, "data", &payload, what);
     if (wrapped < 0)
         return -1;
@@ -356,9 +404,11 @@ int bn_decode(void *self, int64_t recv_ns, const char *msg, size_t len)
     if ((rc = opt_field(c, &payload, "e", &v, what)) != 0)
         return rc < 0 ? -1 : decode_event(c, &payload, &v, recv_ns);
     /* A partial depth stream's payload looks like a REST snapshot, but it
-     * comes wrapped; only a bare body is the snapshot. */
-    if (!wrapped && (rc = opt_field(c, &payload, "lastUpdateId", &v, what)) != 0)
-        return rc < 0 ? -1 : decode_snapshot(c, &payload, &v, recv_ns);
+     * comes wrapped; only a bare body, or one wrapped as a recording's
+     * "<symbol>@depthSnapshot", is the snapshot. */
+    if ((!wrapped || snapshot_of[0]) &&
+        (rc = opt_field(c, &payload, "lastUpdateId", &v, what)) != 0)
+        return rc < 0 ? -1 : decode_snapshot_of(c, &payload, &v, recv_ns, snapshot_of);
     /* bookTicker, spot's: no "e". */
     if ((rc = opt_field(c, &payload, "u", &v, what)) <= 0 ||
         (rc = opt_field(c, &payload, "A", &v, what)) <= 0)

@@ -611,6 +611,30 @@ static void record(bn_live *L, int64_t recv_ns, const char *msg, size_t len)
         L->api->record(L->h, recv_ns, msg, len);
 }
 
+/* A REST snapshot does not name its symbol: record it wrapped as
+ * {"stream":"<symbol>@depthSnapshot","data":<body>}, which decode reads. */
+static void record_snapshot(bn_live *L, const live_sym *ls, int64_t recv_ns, const char *body,
+                            size_t len)
+{
+    char head[LUTRA_SYMBOL_MAX + 48];
+    size_t n, i;
+    char *line;
+
+    if (!L->api->record)
+        return;
+    n = (size_t)snprintf(head, sizeof head, "{\"stream\":\"%s@depthSnapshot\",\"data\":",
+                         ls->s->name);
+    for (i = 11; head[i] != '@'; i++)
+        head[i] = (char)tolower((unsigned char)head[i]);
+    if (!(line = malloc(n + len + 2)))
+        return;
+    memcpy(line, head, n);
+    memcpy(line + n, body, len);
+    line[n + len] = '}';
+    record(L, recv_ns, line, n + len + 1);
+    free(line);
+}
+
 static void on_depth(bn_call *k, const lutra_http_response *r)
 {
     bn_live *L = k->L;
@@ -618,7 +642,7 @@ static void on_depth(bn_call *k, const lutra_http_response *r)
     int64_t recv_ns = L->api->now(L->h);
 
     ls->snapshot_wanted = 0;
-    record(L, recv_ns, r->body, r->body_len);
+    record_snapshot(L, ls, recv_ns, r->body, r->body_len);
     bn_decode_snapshot_for(L->c, ls->s, recv_ns, r->body, r->body_len);
     ls->was_synced = ls->s->synced;
     if (!ls->s->synced)
