@@ -203,12 +203,7 @@ static int has_more_balances(const void *ud)
 static void write_file(char *path, const char *name, const char *value)
 {
     snprintf(path, PATH_MAX, "%s/%s", tmp_dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        bail_out("cannot write %s", path);
-    fprintf(f, "%s\n", value);
-    fclose(f);
-    chmod(path, 0600);
+    tap_write_secret(path, value);
 }
 
 static void level(int bid, const char *price, const char *qty)

@@ -59,7 +59,6 @@ static void setup(void)
 {
     char exe[PATH_MAX - 64];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    FILE *f;
 
     if (n <= 0 || !mkdtemp(tmp_dir))
         bail_out("setup: readlink or mkdtemp failed");
@@ -68,9 +67,7 @@ static void setup(void)
     snprintf(probe_path, sizeof probe_path, "%s/fixtures/live_probe.so", exe);
     snprintf(secret_path, sizeof secret_path, "%s/secret", tmp_dir);
     snprintf(log_path, sizeof log_path, "%s/log", tmp_dir);
-    if (!(f = fopen(secret_path, "w")) || fputs("run-s3cret\n", f) < 0 || fclose(f) != 0 ||
-        chmod(secret_path, 0600) != 0)
-        bail_out("cannot write %s", secret_path);
+    tap_write_secret(secret_path, "run-s3cret");
     if (!(http_base = event_base_new()) || httpd_start(&srv, http_base) != 0 ||
         pthread_create(&http_thread, NULL, http_run, NULL) != 0)
         bail_out("cannot start the HTTP server");

@@ -187,12 +187,7 @@ static void find_test_dir(void)
 static void write_secret_file(void)
 {
     snprintf(secret_path, sizeof secret_path, "%s/api.secret", tmp_dir);
-    FILE *f = fopen(secret_path, "w");
-    if (!f)
-        bail_out("cannot write %s", secret_path);
-    fprintf(f, "%s\n", secret_value);
-    fclose(f);
-    chmod(secret_path, 0600);
+    tap_write_secret(secret_path, secret_value);
 }
 
 static void expected_hmac(void)

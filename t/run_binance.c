@@ -47,12 +47,8 @@ static char key_path[PATH_MAX], secret_path[PATH_MAX], trader_log[PATH_MAX];
 
 static void write_file(char *path, const char *name, const char *value)
 {
-    FILE *f;
-
     snprintf(path, PATH_MAX, "%s/%s", tmp_dir, name);
-    if (!(f = fopen(path, "w")) || fprintf(f, "%s\n", value) < 0 || fclose(f) != 0 ||
-        chmod(path, 0600) != 0)
-        bail_out("cannot write %s", path);
+    tap_write_secret(path, value);
 }
 
 static void level(mock_binance *mx, int bid, const char *price, const char *qty)

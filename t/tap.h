@@ -162,6 +162,17 @@ static inline const char *tap_shared_data(const char *rel)
     return path;
 }
 
+/*
+ * Write value and a newline to path, readable by its owner only (0600, as
+ * secret files must be), or bail out.
+ */
+static inline void tap_write_secret(const char *path, const char *value)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fprintf(f, "%s\n", value) < 0 || fclose(f) != 0 || chmod(path, 0600) != 0)
+        bail_out("cannot write %s", path);
+}
+
 /* The build folder's lutra binary (LUTRA_BIN, else build/lutra). */
 static inline const char *tap_lutra_bin(void)
 {
