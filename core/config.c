@@ -1035,6 +1035,7 @@ static const char *const mode_choices[] = {"live", "paper", NULL};
 static const char *const level_choices[] = {"debug", "info", "warn", "error", NULL};
 static const char *const format_choices[] = {"logfmt", "json", NULL};
 static const char *const queue_choices[] = {"conservative", "optimistic", NULL};
+static const char *const sync_choices[] = {"full", "none", NULL};
 
 static const key_spec log_keys[] = {
     {.name = "level", .read = read_choice, .offset = offsetof(config, log_level),
@@ -1074,6 +1075,8 @@ static const key_spec config_keys[] = {
     {.name = "mode", .read = read_choice, .offset = offsetof(config, mode),
      .size = FIELD_SIZE(config, mode), .arg = mode_choices},
     STRING_KEY(config, state_dir),
+    {.name = "state_sync", .read = read_choice, .offset = offsetof(config, state_sync),
+     .size = FIELD_SIZE(config, state_sync), .arg = sync_choices},
     {.name = "cancel_on_stop", .read = read_bool, .offset = offsetof(config, cancel_on_stop)},
     {.name = "handler_timeout_ms", .read = read_number,
      .offset = offsetof(config, handler_timeout_ms)},

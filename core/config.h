@@ -58,6 +58,7 @@ typedef struct config_strategy {
 typedef struct config {
     char mode[16];              /* "live" | "paper" ("" when absent) */
     char state_dir[512];
+    char state_sync[8];         /* "full" | "none" ("": full live, none paper) */
     int cancel_on_stop;         /* default 1 */
     char log_level[16];         /* default "info" */
     char log_format[16];        /* "logfmt" | "json", default "logfmt" */

@@ -322,3 +322,55 @@ void loop_signal_remove(loop_signal *s)
     if (s)
         handle_cancel(&s->h);
 }
+
+/* ---- Deferred calls ---- */
+
+struct loop_deferred {
+    loop_handle h; /* first: a loop_deferred is a loop_handle */
+    void (*fn)(void *ud);
+    void *ud;
+    int scheduled;
+};
+
+/* libevent runs an event made active from a callback in the same turn,
+ * after the ones already active: exactly "after this turn's work". */
+static void deferred_on_event(evutil_socket_t fd, short what, void *arg)
+{
+    loop_deferred *d = arg;
+    (void)fd;
+    (void)what;
+    d->scheduled = 0;
+    handle_enter(&d->h);
+    d->fn(d->ud);
+    handle_leave(&d->h, 0);
+}
+
+loop_deferred *loop_deferred_new(loop *lp, void (*fn)(void *ud), void *ud, char *err,
+                                 size_t errlen)
+{
+    loop_deferred *d = calloc(1, sizeof *d);
+
+    if (!d || !(d->h.ev = event_new(lp->base, -1, 0, deferred_on_event, d))) {
+        snprintf(err, errlen, "loop: out of memory for a deferred call");
+        free(d);
+        return NULL;
+    }
+    d->fn = fn;
+    d->ud = ud;
+    handle_link(lp, &d->h);
+    return d;
+}
+
+void loop_deferred_schedule(loop_deferred *d)
+{
+    if (d->h.cancelled || d->scheduled)
+        return;
+    d->scheduled = 1;
+    event_active(d->h.ev, 0, 0);
+}
+
+void loop_deferred_free(loop_deferred *d)
+{
+    if (d)
+        handle_cancel(&d->h);
+}

@@ -23,6 +23,7 @@ struct event_base;
 typedef struct loop loop;
 typedef struct loop_timer loop_timer;
 typedef struct loop_signal loop_signal;
+typedef struct loop_deferred loop_deferred;
 
 /* A timer fired; t stays valid during the call (see the handle rules). */
 typedef void (*loop_timer_fn)(loop_timer *t, void *ud);
@@ -77,5 +78,18 @@ loop_signal *loop_signal_add(loop *lp, int signo, loop_signal_fn fn, void *ud, c
 /* Stop handling the signal (its previous disposition returns); safe inside
  * its own callback. */
 void loop_signal_remove(loop_signal *s);
+
+/*
+ * A deferred call: loop_deferred_schedule asks for fn(ud) to run once, after
+ * the callbacks already due in this turn of the loop (and those they make
+ * due), before the loop waits again. Scheduling it again before it ran
+ * changes nothing: a burst of work makes one call. The engine's group
+ * commit runs this way, once per turn.
+ */
+loop_deferred *loop_deferred_new(loop *lp, void (*fn)(void *ud), void *ud, char *err,
+                                 size_t errlen);
+void loop_deferred_schedule(loop_deferred *d);
+/* Free it (safe inside its own call). NULL is accepted. */
+void loop_deferred_free(loop_deferred *d);
 
 #endif

@@ -470,7 +470,7 @@ int oms_seed_position(oms *o, uint32_t instrument, int64_t qty, int64_t price)
 
     if (!st || st->pos.qty != 0 || st->pos.cost != 0 || st->pos.realized_pnl != 0)
         return -1;
-    st->pos.qty = qty;
+    st->pos.qty = st->pos.seed_qty = qty;
     st->pos.cost = money_notional(price, def->price_scale, qty, def->size_scale);
     if (qty < 0)
         st->pos.cost = -money_notional(price, def->price_scale, -qty, def->size_scale);
@@ -835,6 +835,9 @@ static int next_id(oms *o, char id[ORDER_ID_MAX + 1], char *reason, size_t len)
     return 0;
 }
 
+static slot *slot_insert(oms *o, const char *id);
+static void slot_open(oms *o, inst_state *st, slot *s);
+
 order *oms_submit(oms *o, const order_request *req, int64_t ref_price, int64_t now,
                   char *reason, size_t len)
 {
@@ -852,24 +855,88 @@ order *oms_submit(oms *o, const order_request *req, int64_t ref_price, int64_t n
                  def->symbol);
         return NULL;
     }
-    s = slot_at(o, (uint32_t)o->count);
-    memset(s, 0, sizeof(*s));
-    memcpy(s->o.id, id, sizeof id);
+    s = slot_insert(o, id);
     s->o.req = *req;
     s->o.req.tag[ORDER_TAG_MAX] = '\0';
     s->o.status = ORDER_PENDING_NEW;
     s->o.ts_created = s->o.ts_updated = now;
-    s->index = (uint32_t)o->count;
-    s->hash = id_hash(id);
     balance_lock(o, s, lock.amount ? (req->side == ORDER_SELL ? st->base : st->quote) : NIL,
                  lock.amount);
-    *table_entry(o, s->hash, id) = s->index;
-    list_push(o, &o->open, s, LIST_ALL);
-    list_push(o, &st->open, s, LIST_INSTRUMENT);
-    st->open_qty[req->side] = sat_add(st->open_qty[req->side], req->qty);
-    o->count++;
+    slot_open(o, st, s);
     o->next_n++;
     return &s->o;
+}
+
+/* Take the next slot (reserved by reserve_order) for id and index it. */
+static slot *slot_insert(oms *o, const char *id)
+{
+    slot *s = slot_at(o, (uint32_t)o->count);
+    memset(s, 0, sizeof(*s));
+    memcpy(s->o.id, id, strlen(id) + 1);
+    s->index = (uint32_t)o->count;
+    s->hash = id_hash(id);
+    s->lock_asset = NIL;
+    *table_entry(o, s->hash, id) = s->index;
+    o->count++;
+    return s;
+}
+
+/* Thread an open order on the open lists and count its unfilled size. */
+static void slot_open(oms *o, inst_state *st, slot *s)
+{
+    list_push(o, &o->open, s, LIST_ALL);
+    list_push(o, &st->open, s, LIST_INSTRUMENT);
+    st->open_qty[s->o.req.side] =
+        sat_add(st->open_qty[s->o.req.side], s->o.req.qty - s->o.filled);
+}
+
+/* ---- Restore (a restart: the state store's records) ---- */
+
+int oms_restore_order(oms *o, const order *src)
+{
+    inst_state *st;
+    slot *s;
+
+    if (!order_id_valid(src->id) || slot_find(o, src->id))
+        return -1;
+    if (reserve_order(o) < 0 || !(st = inst_ensure(o, src->req.instrument)))
+        return -1;
+    s = slot_insert(o, src->id);
+    s->o = *src;
+    s->accepted = src->status != ORDER_PENDING_NEW;
+    /* The lock is already inside the restored balances: remember where it
+     * is held, move nothing. */
+    if (src->locked)
+        s->lock_asset = o->margin ? NIL : src->req.side == ORDER_SELL ? st->base : st->quote;
+    if (order_status_is_open(src->status))
+        slot_open(o, st, s);
+    return 0;
+}
+
+int oms_restore_position(oms *o, uint32_t instrument, const oms_position *p)
+{
+    inst_state *st = inst_ensure(o, instrument);
+
+    if (!st)
+        return -1;
+    st->pos = *p;
+    return 0;
+}
+
+int oms_restore_balance(oms *o, const char *asset, int64_t free, int64_t locked)
+{
+    uint32_t i = balance_ensure(o, asset);
+
+    if (i == NIL)
+        return -1;
+    o->bals[i].b.free = free;
+    o->bals[i].b.locked = locked;
+    return 0;
+}
+
+uint64_t oms_next_seq(const oms *o)
+{
+    return o->next_n;
 }
 
 static int refuse_closed(const slot *s, const char *what, char *reason, size_t len)

@@ -48,6 +48,7 @@ typedef struct oms_config {
 
 typedef struct oms_position {
     int64_t qty;              /* size scale of the instrument, signed */
+    int64_t seed_qty;         /* held before any fill (oms_seed_position) */
     int64_t cost;             /* money units of the quote: signed, qty x avg price */
     int64_t realized_pnl;     /* money units of the quote */
     int64_t fees;             /* money units (of whatever fee asset, summed when it is the quote) */
@@ -136,5 +137,20 @@ int64_t oms_equity(const oms *o, const char *asset, int64_t (*mark)(void *ud, ui
 /* Sum over instruments of |qty| x mark, money units of each quote (added
  * as they are: gross exposure for one quote asset). */
 int64_t oms_gross_exposure(const oms *o, int64_t (*mark)(void *ud, uint32_t inst), void *ud);
+
+/*
+ * Restore (a restart, from the state store). An order comes back exactly as
+ * it was saved, open lists and locks included; its lock is taken to be
+ * inside the balances restored with oms_restore_balance, which set free
+ * and locked as saved. @return 0, or -1 (invalid or duplicate id, unknown
+ * instrument, out of memory).
+ */
+int oms_restore_order(oms *o, const order *src);
+int oms_restore_position(oms *o, uint32_t instrument, const oms_position *p);
+int oms_restore_balance(oms *o, const char *asset, int64_t free, int64_t locked);
+
+/* The n of the next client order id "<prefix><n>" (stored with each new
+ * order, so ids continue after a restart: oms_config.id_start). */
+uint64_t oms_next_seq(const oms *o);
 
 #endif

@@ -98,6 +98,8 @@ typedef struct exec_report {
     order_liquidity liquidity;    /* fills */
     char venue_order_id[48];
     char reason[ORDER_REASON_MAX];/* rejects, cancels, expiries */
+    char trade_id[48];            /* fills: the venue's trade id ("" if none): a fill
+                                   * heard twice is applied once */
 } exec_report;
 
 /* Strategy API names. */

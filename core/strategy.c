@@ -405,6 +405,7 @@ static int strategy_open_protected(lua_State *L)
     lua_book_open(s);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
     lua_timer_open(s, lua_gettop(L));
+    lua_state_open(s, lua_gettop(L));
     lua_pop(L, 1);
     return 0;
 }
@@ -606,8 +607,6 @@ static int strategy_setup_protected(lua_State *L)
     strategy_cache_handlers(s, module);
     strategy_merge_params(s, module, cfg);
     lua_setfield(L, ctx, "params");
-    lua_newtable(L);
-    lua_setfield(L, ctx, "state");
     lua_pushstring(L, mode ? mode : "backtest");
     lua_setfield(L, ctx, "mode");
     return 0;
@@ -650,6 +649,7 @@ static strategy *strategy_new(const strategy_host_ops *ops, void *host,
     s->trade_ref = s->bar_ref = s->book_new_ref = s->symbols_ref = LUA_NOREF;
     s->order_ref = s->fill_ref = s->status_ref = s->format_ref = LUA_NOREF;
     s->timers_ref = s->timer_fns_ref = s->timer_meta_ref = LUA_NOREF;
+    s->state_box_ref = LUA_NOREF;
     s->handler = "load";
     if (!s->path || !(s->L = luaL_newstate())) {
         free(s->path);
@@ -704,6 +704,7 @@ void strategy_free(strategy *s)
         lua_close(s->L);
     }
     lua_book_close(s);
+    lua_state_close(s);
     free(s->scratch);
     free(s->error);
     free(s->path);
@@ -926,4 +927,10 @@ int strategy_on_stop(strategy *s)
 {
     int rc = strategy_prepare(s, HANDLER_STOP);
     return rc <= 0 ? rc : strategy_call(s, strategy_handler_names[HANDLER_STOP], 1);
+}
+
+int strategy_stop_with(strategy *s, const char *msg)
+{
+    strategy_fail_with(s, msg);
+    return -1;
 }

@@ -142,6 +142,9 @@ uint32_t strategy_index(const strategy *s);
 /* 1 after a handler raised an error; strategy_error: message and traceback. */
 int strategy_failed(const strategy *s);
 const char *strategy_error(const strategy *s);
+/* Stop the strategy for a reason found outside its handlers (its state
+ * cannot be saved): as if a handler had raised msg. @return -1. */
+int strategy_stop_with(strategy *s, const char *msg);
 /* The handler running now or last ("on_book"), for the watchdog's message. */
 const char *strategy_current_handler(const strategy *s);
 
@@ -165,5 +168,40 @@ int strategy_on_stop(strategy *s);
 int strategy_wants_book(const strategy *s);
 int strategy_wants_trades(const strategy *s);
 int strategy_wants_bars(const strategy *s);
+
+/*
+ * ctx.state, the table kept across restarts and reloads (DESIGN.md,
+ * "Strategy API"). Encoded as msgpack by the runtime; stored by the engine
+ * (core/state.h). A value a Lua table can hold round-trips exactly:
+ * numbers (doubles, integers among them), strings (any bytes), booleans
+ * and nested tables (keys of those kinds). A function, userdata, thread or
+ * cdata anywhere in it cannot be saved, nor a table as a key, a cycle, or
+ * tables nested deeper than 32 levels (ctx.state the first): the error
+ * names the key path ("state.orders.cb: a function cannot be saved").
+ * Implemented in lua_state.c.
+ */
+
+/* Replace ctx.state with a decoded saved state (before on_start, or on a
+ * running strategy: a reload). It then counts as the last one returned.
+ * @return 0, or -1 with err set (bytes that are not a saved state:
+ * "not a saved state: msgpack cut short (5 bytes)"); ctx.state is then
+ * unchanged. */
+int strategy_state_load(strategy *s, const void *data, size_t len, char *err, size_t errlen);
+
+/*
+ * The state to save after a handler, if it may have changed: cheap when
+ * the handler did not touch ctx.state (no encoding at all), else the
+ * encoding, returned only when it differs from the last one returned.
+ * @return 1 with *data and *len (valid until the next call on s), 0 when
+ * there is nothing new to save, -1 with err naming the key that cannot be
+ * saved.
+ */
+int strategy_state_take(strategy *s, const void **data, size_t *len, char *err, size_t errlen);
+
+/* The current encoding whatever was touched (on stop): 1 when it differs
+ * from the last one returned, 0 when not; *data and *len are set in both
+ * cases. -1 as for take. */
+int strategy_state_encode(strategy *s, const void **data, size_t *len, char *err,
+                          size_t errlen);
 
 #endif

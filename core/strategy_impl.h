@@ -6,6 +6,7 @@
  *   lua_ctx.c     the ctx table and its methods (orders, positions, ...)
  *   lua_book.c    the FFI views: books, trades, bars
  *   lua_timer.c   ctx:every, ctx:after and timer objects
+ *   lua_state.c   ctx.state: change detection, msgpack encoding, loading
  *
  * Each file owns the fields of struct strategy under its name. Everything a
  * strategy keeps in Lua is held through registry references made once at
@@ -87,6 +88,11 @@ struct strategy {
     int timers_ref;                 /* Lua table: ref -> timer object */
     int timer_fns_ref;              /* Lua table: ref -> its function */
     int timer_meta_ref;
+
+    /* lua_state.c */
+    int state_touched;              /* stored 1 by Lua (FFI) when ctx.state is named */
+    int state_box_ref;              /* Lua table whose [1] is ctx.state */
+    struct lua_state_codec *state_codec; /* the encodings */
 };
 
 /*
@@ -149,5 +155,13 @@ void lua_timer_open(strategy *s, int ctx_idx);
 int lua_timer_fire(strategy *s, int ref);
 /* Cancel every pending timer at the host (failure, free). */
 void lua_timer_cancel_all(strategy *s);
+
+/* ---- lua_state.c ---- */
+
+/* Serve ctx.state from the metatable of the ctx table at idx (starting as
+ * {}) and make the encoding buffers. Protected call. */
+void lua_state_open(strategy *s, int ctx_idx);
+/* Free the buffers (lua_State closed or not). */
+void lua_state_close(strategy *s);
 
 #endif

@@ -200,11 +200,54 @@ static void test_signals(loop *lp)
     /* term and hup stay registered: loop_free releases them. */
 }
 
+/* ---- deferred calls: once per turn, after the callback that asked ---- */
+
+static int deferred_runs, deferred_ran_inside = -1;
+static loop_deferred *deferred;
+
+static void on_deferred(void *ud)
+{
+    deferred_runs++;
+    if (deferred_runs == 2)
+        loop_break(ud);
+}
+
+/* Scheduled twice in one callback: not run inside it, run once after. */
+static void on_schedule_twice(loop_timer *t, void *ud)
+{
+    (void)t;
+    (void)ud;
+    loop_deferred_schedule(deferred);
+    loop_deferred_schedule(deferred);
+    deferred_ran_inside = deferred_runs;
+}
+
+static void on_schedule_again(loop_timer *t, void *ud)
+{
+    (void)t;
+    (void)ud;
+    loop_deferred_schedule(deferred);
+}
+
+static void test_deferred(loop *lp)
+{
+    deferred = loop_deferred_new(lp, on_deferred, lp, err, sizeof err);
+    ok(deferred != NULL, "loop_deferred_new");
+    if (!deferred)
+        return;
+    loop_timer_add(lp, 5 * MS, 0, on_schedule_twice, NULL, err, sizeof err);
+    loop_timer_add(lp, 40 * MS, 0, on_schedule_again, NULL, err, sizeof err);
+    ok(run_for(lp, 2000), "the deferred call ran twice before the deadline");
+    is_int(deferred_ran_inside, 0, "scheduling does not run it inside the callback");
+    is_int(deferred_runs, 2, "scheduled twice in one turn and once later: two calls");
+    loop_deferred_free(deferred);
+}
+
 int main(void)
 {
     loop *lp = loop_new(err, sizeof err);
 
-    plan(22);
+    plan(26);
     if (!lp)
         bail_out("loop_new: %s", err);
     test_one_shot(lp);
@@ -212,6 +255,7 @@ int main(void)
     test_delay_then_period(lp);
     test_clock();
     test_signals(lp);
+    test_deferred(lp);
     /* A pending timer left behind is freed by loop_free (ASan checks). */
     loop_timer_add(lp, 60000 * MS, 1000 * MS, on_break, lp, err, sizeof err);
     loop_free(lp);
