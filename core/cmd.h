@@ -27,6 +27,7 @@ extern const cmd cmd_import;
 extern const cmd cmd_inspect;
 extern const cmd cmd_record;
 extern const cmd cmd_run;
+extern const cmd cmd_state;
 
 /* The Lua library folder (scripts/lib) strategies require from:
  * $LUTRA_LIB_PATH, else ../scripts/lib beside the binary, else the source

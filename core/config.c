@@ -963,6 +963,8 @@ static const key_spec venue_keys[] = {
     {.name = "api_key", .read = read_secret, .offset = offsetof(config_venue, api_key)},
     {.name = "api_secret", .read = read_secret, .offset = offsetof(config_venue, api_secret)},
     {.name = "symbols", .read = read_symbols},
+    {.name = "ws_max_age_s", .read = read_number, .offset = offsetof(config_venue, ws_max_age_s),
+     .flags = NUM_ABOVE_MIN, .max = 86400},
     {0}};
 
 static int read_venue_entry(walk *w, const char *key, size_t i, void *ud)

@@ -45,6 +45,7 @@ typedef struct config_venue {
     config_secret api_key, api_secret;
     char symbols[CONFIG_MAX_SYMBOLS][32];
     size_t nsymbols;
+    double ws_max_age_s;   /* a WebSocket is replaced before it is this old; 0: the connector's */
 } config_venue;
 
 typedef struct config_strategy {

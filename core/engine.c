@@ -12,7 +12,8 @@
 
 #include "fixed.h"
 #include "grow.h"
-#include "grow.h"
+#include "crashpoint.h"
+#include "journal.h"
 #include "log.h"
 #include "money.h"
 #include "timer.h"
@@ -72,6 +73,12 @@ struct engine {
     void *venue_ud;
     engine_fill_fn on_fill;
     void *on_fill_ud;
+
+    /* Durable mode (journal.h): NULL in a backtest. */
+    journal *journal;
+    void (*on_pending)(void *ud); /* asks the driver for an engine_flush */
+    void *pending_ud;
+    int started;                  /* engine_start ran: strategies hear events */
 
     /* Venues the driver reported a state for (live); others are ready. */
     struct {
@@ -160,6 +167,75 @@ static risk_view engine_risk_view(engine *e)
     return v;
 }
 
+/* ---- Durable mode ---- */
+
+/* The driver flushes once per turn of its loop; tell it there is work. */
+static void engine_pending(engine *e)
+{
+    if (e->on_pending)
+        e->on_pending(e->pending_ud);
+}
+
+/* ctx.state into the batch when a handler changed it (or always: stop). A
+ * state that cannot be saved stops the strategy, as an error would. */
+static int engine_save_state(engine *e, strategy *s, int always)
+{
+    char err[512];
+    const void *data;
+    size_t len;
+    int rc = always ? strategy_state_encode(s, &data, &len, err, sizeof err)
+                    : strategy_state_take(s, &data, &len, err, sizeof err);
+
+    if (rc < 0)
+        return strategy_stop_with(s, err);
+    if (rc == 1) {
+        journal_strategy_state(e->journal, strategy_name(s), data, len);
+        engine_pending(e);
+    }
+    return 0;
+}
+
+static const char *engine_owner_name(const engine *e, const order *o)
+{
+    return o->req.strategy < e->nstrategies ? strategy_name(e->strategies[o->req.strategy])
+                                            : "";
+}
+
+static void engine_journal_balance(engine *e, const char *venue, const char *asset)
+{
+    oms_balance b;
+
+    if (!asset || !asset[0])
+        return;
+    b = oms_get_balance(e->oms, asset);
+    journal_balance(e->journal, venue, asset, &b);
+}
+
+/* An order changed: its record, its instrument's position and the balances
+ * it touches, all in the batch. */
+static void engine_journal_order(engine *e, const order *o)
+{
+    const lutra_instrument *in = instrument_registry_get(e->reg, o->req.instrument);
+    const oms_position *p = oms_get_position(e->oms, o->req.instrument);
+
+    journal_order(e->journal, o, engine_owner_name(e, o), oms_next_seq(e->oms));
+    if (!in)
+        return;
+    if (p)
+        journal_position(e->journal, o->req.instrument, p);
+    engine_journal_balance(e, in->venue, in->base);
+    engine_journal_balance(e, in->venue, in->quote);
+    if (o->fee_asset[0] && strcmp(o->fee_asset, in->base) && strcmp(o->fee_asset, in->quote))
+        engine_journal_balance(e, in->venue, o->fee_asset);
+}
+
+/* Queue a send or a notification behind the commit. */
+static void engine_queue(engine *e, journal_kind kind, const order *o, const oms_change *chg)
+{
+    journal_queue(e->journal, kind, o, chg);
+    engine_pending(e);
+}
+
 /* ---- Strategy failures ---- */
 
 static size_t engine_cancel_strategy_orders(engine *e, uint32_t index, int32_t instrument);
@@ -168,6 +244,8 @@ static size_t engine_cancel_strategy_orders(engine *e, uint32_t index, int32_t i
  * calls), its orders cancelled, and the first failure kept for the report. */
 static int engine_check(engine *e, strategy *s, int rc)
 {
+    if (rc == 0 && e->journal)
+        rc = engine_save_state(e, s, 0);
     if (rc == 0)
         return 0;
     if (!e->failed) {
@@ -194,6 +272,7 @@ int engine_failure(const engine *e, const char **name, const char **error)
 /* ---- Orders ---- */
 
 static void engine_cancel_everything(engine *e);
+static void engine_store_failed(engine *e);
 
 /* A tripped daily loss limit or kill switch cancels open orders, once per
  * trip, whoever noticed it first (a fill, or a check of a new order). */
@@ -249,6 +328,15 @@ static int engine_venue_refuses(const engine *e, uint32_t instrument, char *reas
     return 1;
 }
 
+/* A store that failed cannot take the write-ahead of a new order. */
+static int engine_store_refuses(const engine *e, char *reason, size_t len)
+{
+    if (!e->journal || !journal_error(e->journal))
+        return 0;
+    snprintf(reason, len, "%s", journal_error(e->journal));
+    return 1;
+}
+
 static int engine_submit(engine *e, const order_request *req, char *id_out, char *reason,
                          size_t len)
 {
@@ -256,7 +344,8 @@ static int engine_submit(engine *e, const order_request *req, char *id_out, char
     int64_t now = engine_now(e);
     order *o;
 
-    if (engine_venue_refuses(e, req->instrument, reason, len)) {
+    if (engine_venue_refuses(e, req->instrument, reason, len) ||
+        engine_store_refuses(e, reason, len)) {
         e->stats.rejected++;
         return -1;
     }
@@ -277,6 +366,12 @@ static int engine_submit(engine *e, const order_request *req, char *id_out, char
     }
     e->stats.orders++;
     snprintf(id_out, ORDER_ID_MAX + 1, "%s", o->id);
+    if (e->journal) {
+        /* Written now, sent once the batch holding it is committed. */
+        engine_journal_order(e, o);
+        engine_queue(e, JOURNAL_SUBMIT, o, NULL);
+        return 0;
+    }
     /* A venue that cannot send reports the rejection through the sink. */
     e->venue->submit(e->venue_ud, o, now);
     return 0;
@@ -287,6 +382,11 @@ static int engine_cancel_order(engine *e, order *o, char *reason, size_t len)
     int64_t now = engine_now(e);
     if (oms_cancel(e->oms, o->id, now, reason, len) < 0)
         return -1;
+    if (e->journal) {
+        engine_journal_order(e, o);
+        engine_queue(e, JOURNAL_CANCEL, o, NULL);
+        return 0;
+    }
     if (e->venue)
         e->venue->cancel(e->venue_ud, o, now);
     return 0;
@@ -617,23 +717,57 @@ strategy *engine_strategy_at(const engine *e, size_t i)
     return i < e->nstrategies ? e->strategies[i] : NULL;
 }
 
+/* Each strategy's saved ctx.state, before its on_start. */
+static int engine_load_state(engine *e, strategy *s)
+{
+    char err[512], why[600];
+    const void *data;
+    size_t len;
+    int rc = state_get_strategy(journal_store(e->journal), strategy_name(s), &data, &len, err,
+                                sizeof err);
+
+    if (rc == 1 && strategy_state_load(s, data, len, err, sizeof err) == 0)
+        return 0;
+    if (rc == 0)
+        return 0;
+    snprintf(why, sizeof why, "saved state: %s", err);
+    return strategy_stop_with(s, why);
+}
+
 int engine_start(engine *e)
 {
-    for (size_t i = 0; i < e->nstrategies; i++)
-        if (engine_check(e, e->strategies[i], strategy_on_start(e->strategies[i])) < 0)
+    e->started = 1;
+    for (size_t i = 0; i < e->nstrategies; i++) {
+        strategy *s = e->strategies[i];
+        if (e->journal && engine_check(e, s, engine_load_state(e, s)) < 0)
             return -1;
-    return 0;
+        if (engine_check(e, s, strategy_on_start(s)) < 0)
+            return -1;
+    }
+    /* What a restart's reconciliation changed, told now. */
+    return engine_flush(e);
+}
+
+int engine_started(const engine *e)
+{
+    return e->started;
 }
 
 int engine_stop(engine *e)
 {
     int rc = 0;
+    /* Stopped before it started (a restart still reconciling): no strategy
+     * ran, and orders whose state is not settled are left as they are. */
+    if (!e->started)
+        return 0;
     for (size_t i = 0; i < e->nstrategies; i++) {
         strategy *s = e->strategies[i];
         if (strategy_failed(s))
             continue;
         if (engine_check(e, s, strategy_on_stop(s)) < 0)
             rc = -1;
+        else if (e->journal)
+            engine_save_state(e, s, 1);
         if (e->cfg.cancel_on_stop)
             engine_cancel_strategy_orders(e, (uint32_t)i, -1);
     }
@@ -804,6 +938,8 @@ static int engine_dispatch_one(engine *e, strategy *s, size_t i, const lutra_eve
 int engine_dispatch(engine *e, const lutra_event *ev)
 {
     int rc = 0;
+    if (!e->started)
+        return 0;
     for (size_t i = 0; i < e->nstrategies; i++) {
         strategy *s = e->strategies[i];
         if (strategy_failed(s))
@@ -850,7 +986,7 @@ int engine_set_venue_state(engine *e, const char *venue, int state, const char *
     if (slot < 0)
         return -1;
     e->venues[slot].state = state;
-    for (size_t i = 0; i < e->nstrategies; i++) {
+    for (size_t i = 0; e->started && i < e->nstrategies; i++) {
         strategy *s = e->strategies[i];
         if (strategy_failed(s))
             continue;
@@ -875,37 +1011,216 @@ static void engine_after_fill(engine *e, int64_t now)
     engine_handle_trip(e);
 }
 
-void engine_on_exec(void *ud, const exec_report *rep)
+/* Tell the owner of o what changed: on_order if its status moved, on_fill
+ * for a fill. */
+static void engine_tell(engine *e, const order *o, int status_changed, const oms_change *fill)
 {
-    engine *e = ud;
-    int64_t now = engine_now(e);
-    char reason[ORDER_REASON_MAX];
-    oms_change chg;
-    strategy *s;
+    strategy *s = o->req.strategy < e->nstrategies ? e->strategies[o->req.strategy] : NULL;
 
-    if (oms_apply(e->oms, rep, now, &chg, reason, sizeof reason) < 0) {
+    if (!s || strategy_failed(s))
+        return;
+    if (status_changed && engine_check(e, s, strategy_on_order(s, o)) < 0)
+        return;
+    if (fill)
+        engine_check(e, s, strategy_on_fill(s, o, fill));
+}
+
+/* Apply a report to the OMS. @return 0 and *chg, or -1 (refused, or a fill
+ * already applied). */
+static int engine_apply_exec(engine *e, const exec_report *rep, int64_t now, oms_change *chg)
+{
+    char reason[ORDER_REASON_MAX];
+
+    if (e->journal && rep->kind == EXEC_FILL && journal_fill_seen(e->journal, rep) == 1) {
+        log_write(LOG_DEBUG, "engine", "fill heard again order=%s trade=%s", rep->order_id,
+                  rep->trade_id);
+        return -1;
+    }
+    if (oms_apply(e->oms, rep, now, chg, reason, sizeof reason) < 0) {
         log_write(LOG_WARN, "engine", "report refused order=%s reason=\"%s\"", rep->order_id,
                   reason);
-        return;
+        return -1;
     }
     if (rep->kind == EXEC_REJECTED)
         e->stats.rejected++;
-    if (chg.filled) {
+    if (chg->filled) {
         e->stats.fills++;
         /* Reports record when the fill happened at the venue (a bar's open
          * in bar mode), not when the strategy heard of it. */
         if (e->on_fill)
-            e->on_fill(e->on_fill_ud, chg.order, &chg, rep->ts ? rep->ts : now);
+            e->on_fill(e->on_fill_ud, chg->order, chg, rep->ts ? rep->ts : now);
     }
-    s = chg.order->req.strategy < e->nstrategies ? e->strategies[chg.order->req.strategy] : NULL;
-    if (s && !strategy_failed(s)) {
-        if (chg.status_changed && engine_check(e, s, strategy_on_order(s, chg.order)) < 0)
-            s = NULL;
-        if (s && chg.filled)
-            engine_check(e, s, strategy_on_fill(s, chg.order, &chg));
+    return 0;
+}
+
+void engine_on_exec(void *ud, const exec_report *rep)
+{
+    engine *e = ud;
+    int64_t now = engine_now(e);
+    oms_change chg;
+
+    if (engine_apply_exec(e, rep, now, &chg) < 0)
+        return;
+    if (e->journal && !journal_error(e->journal)) {
+        if (chg.filled)
+            crashpoint("fill-received");
+        /* Strategies hear of it once the batch holding it is committed. */
+        engine_journal_order(e, chg.order);
+        if (chg.filled)
+            journal_fill(e->journal, chg.order, rep);
+        if (chg.status_changed)
+            engine_queue(e, JOURNAL_ORDER, chg.order, NULL);
+        if (chg.filled)
+            engine_queue(e, JOURNAL_FILL, chg.order, &chg);
+    } else {
+        engine_tell(e, chg.order, chg.status_changed, chg.filled ? &chg : NULL);
     }
     if (chg.filled)
         engine_after_fill(e, now);
+}
+
+/* ---- Durable mode: the flush ---- */
+
+void engine_set_journal(engine *e, journal *j, void (*on_pending)(void *ud), void *ud)
+{
+    e->journal = j;
+    e->on_pending = on_pending;
+    e->pending_ud = ud;
+}
+
+/* An order the store could not take never leaves: it is rejected here. */
+static void engine_reject_unsent(engine *e, const order *o)
+{
+    exec_report rep;
+
+    memset(&rep, 0, sizeof rep);
+    rep.kind = EXEC_REJECTED;
+    rep.ts = engine_now(e);
+    snprintf(rep.order_id, sizeof rep.order_id, "%s", o->id);
+    snprintf(rep.reason, sizeof rep.reason, "%s", journal_error(e->journal));
+    engine_on_exec(e, &rep);
+}
+
+static void engine_send(engine *e, journal_kind kind, const char *id, int committed)
+{
+    order *o = oms_find(e->oms, id);
+    int64_t now = engine_now(e);
+
+    if (!o || !order_status_is_open(o->status) || !e->venue)
+        return;
+    if (kind == JOURNAL_SUBMIT && !committed)
+        engine_reject_unsent(e, o);
+    else if (kind == JOURNAL_SUBMIT) {
+        crashpoint("order-committed");
+        e->venue->submit(e->venue_ud, o, now);
+    }
+    else
+        e->venue->cancel(e->venue_ud, o, now);
+}
+
+/* Deliver one queued item; notifications wait while the strategies have
+ * not started (a restart's reconciliation): they are queued again. */
+static void engine_deliver(engine *e, journal_item *it, int committed)
+{
+    switch (it->kind) {
+    case JOURNAL_SUBMIT:
+    case JOURNAL_CANCEL:
+        engine_send(e, it->kind, it->snap.id, committed);
+        break;
+    case JOURNAL_ORDER:
+    case JOURNAL_FILL:
+        if (!e->started) {
+            journal_queue(e->journal, it->kind, &it->snap, &it->chg);
+            break;
+        }
+        it->chg.order = &it->snap;
+        engine_tell(e, &it->snap, it->kind == JOURNAL_ORDER,
+                    it->kind == JOURNAL_FILL ? &it->chg : NULL);
+        break;
+    }
+}
+
+int engine_flush(engine *e)
+{
+    journal_item *items;
+    size_t n, held = 0;
+    int committed, rc = 0;
+
+    if (!e->journal)
+        return 0;
+    /* Handlers run below may queue more: each round commits what they
+     * wrote before it goes out. Notifications held until engine_start are
+     * the only items that come back, so a round that moves nothing else
+     * ends the flush. */
+    do {
+        committed = journal_commit(e->journal) == 0;
+        if (committed)
+            crashpoint("batch-committed");
+        else {
+            rc = -1;
+            engine_store_failed(e);
+        }
+        n = journal_take(e->journal, &items);
+        for (size_t i = 0; i < n; i++)
+            engine_deliver(e, &items[i], committed);
+        held = e->started ? 0 : journal_pending(e->journal);
+    } while (journal_pending(e->journal) > held);
+    return rc;
+}
+
+/* The store failed: trading stops (the kill switch, so open orders are
+ * cancelled and new ones refused) and the operator is told why. Fills
+ * still reach the OMS and the strategies: they happened. */
+static void engine_store_failed(engine *e)
+{
+    const char *why = journal_error(e->journal);
+
+    if (risk_tripped(e->risk, NULL))
+        return;
+    log_write(LOG_ERROR, "engine", "trading stopped: %s", why ? why : "state store failed");
+    risk_kill(e->risk, why ? why : "state store failed");
+    engine_handle_trip(e);
+}
+
+/* ---- Restart ---- */
+
+static int engine_strategy_by_name(void *ud, const char *name)
+{
+    const engine *e = ud;
+    for (size_t i = 0; name[0] && i < e->nstrategies; i++)
+        if (!strcmp(strategy_name(e->strategies[i]), name))
+            return (int)i;
+    return -1;
+}
+
+int engine_restore_venue(engine *e, const char *venue, journal_restored *out, char *err,
+                         size_t errlen)
+{
+    if (!e->journal) {
+        snprintf(err, errlen, "no state store");
+        return -1;
+    }
+    return journal_restore(e->journal, e->oms, venue, engine_strategy_by_name, e, out, err,
+                           errlen);
+}
+
+int engine_venue_balance(engine *e, const char *venue, const char *asset, int64_t free,
+                         int64_t locked)
+{
+    oms_balance before = oms_get_balance(e->oms, asset);
+
+    if (oms_restore_balance(e->oms, asset, free, locked) < 0)
+        return -1;
+    if (before.free != free || before.locked != locked)
+        log_write(LOG_INFO, "engine",
+                  "balance from the venue venue=%s asset=%s free=%" PRId64 " locked=%" PRId64
+                  " was_free=%" PRId64 " was_locked=%" PRId64,
+                  venue, asset, free, locked, before.free, before.locked);
+    if (e->journal) {
+        engine_journal_balance(e, venue, asset);
+        engine_pending(e);
+    }
+    return 0;
 }
 
 /* ---- Timers and accessors ---- */

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "bookset.h"
+#include "journal.h"
 #include "instrument.h"
 #include "oms.h"
 #include "order.h"
@@ -130,5 +131,40 @@ typedef struct engine_stats {
     uint64_t fills;
 } engine_stats;
 engine_stats engine_get_stats(const engine *e);
+
+/*
+ * Durable mode (live and paper; core/journal.h). With a journal, every
+ * order the engine creates or changes is written into the state store's
+ * batch; orders are sent, and strategies told of changes, only by
+ * engine_flush, after the batch is committed. The driver calls
+ * engine_flush once per turn of its loop; on_pending(ud) says there is
+ * something to flush. Strategies' ctx.state is saved after any handler
+ * that changed it and on stop, and loaded before on_start.
+ * j is shared, not owned.
+ */
+void engine_set_journal(engine *e, journal *j, void (*on_pending)(void *ud), void *ud);
+
+/*
+ * Commit, then send the orders and deliver the notifications that waited
+ * for it (repeated while handlers queue more). Before engine_start the
+ * notifications are kept for after on_start. A failed commit stops
+ * trading: the kill switch trips, the orders of the failed batch are
+ * rejected unsent ("state store: ..."), and every later order is refused.
+ * @return 0, or -1 when the store failed.
+ */
+int engine_flush(engine *e);
+
+/* A restart: load one venue's open orders, positions and balances from
+ * the store (its instruments must be registered). Before engine_start. */
+int engine_restore_venue(engine *e, const char *venue, journal_restored *out, char *err,
+                         size_t errlen);
+
+/* A venue's balance report: ours is replaced (the venue wins), the
+ * difference logged, and the balance written to the store. */
+int engine_venue_balance(engine *e, const char *venue, const char *asset, int64_t free,
+                         int64_t locked);
+
+/* 1 once engine_start ran: until then no strategy hears of anything. */
+int engine_started(const engine *e);
 
 #endif

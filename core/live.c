@@ -17,10 +17,13 @@
 
 #include "../backtest/venue_sim.h"
 #include "http.h"
+#include "journal.h"
 #include "log.h"
 #include "money.h"
 #include "plugin.h"
+#include "reconcile.h"
 #include "secret.h"
+#include "state.h"
 
 #define LIVE_DEFAULT_GRACE_MS 2000
 #define LIVE_SYMBOLS_MAX (CONFIG_MAX_SYMBOLS * 32)
@@ -33,7 +36,9 @@ typedef struct live_venue {
     secret_store *secrets;
     plugin_handle *ph;
     plugin_instance *pi;
-    int ready_once;               /* the first READY asked for balances and orders */
+    int restored;                 /* its records are back in the engine (first READY) */
+    int reconciled;               /* ... and agree with the venue's */
+    reconcile *rec;               /* live mode: the restart's reconciliation */
 } live_venue;
 
 struct live {
@@ -51,10 +56,88 @@ struct live {
     int64_t wake_at;
     loop_timer *grace;
     loop_signal *signals[3];
+    state_store *store;           /* NULL: market data only */
+    journal *journal;
+    loop_deferred *flush;         /* the engine's group commit, once per loop turn */
     int stopping, done, aborted;
+    /* The latest receive time a connector reported (live_record). */
+    int64_t recv_floor;
+    /* Paper: the engine's and the venue's clock, when the venue or a timer
+     * last acted, and the messages that came too late to replay as they ran
+     * (see "Paper time"). */
+    int64_t now, acted_at;
+    uint64_t late;
+    char failure[1280];           /* why the run ended on its own */
 };
 
 static void live_finish(live *lv);
+
+/* ---- Paper time ---- */
+
+/*
+ * Paper mode runs the engine and the simulated venue on the clock a
+ * backtest of the session's recording (lutra run --record) runs them on, so
+ * that the replay decides what the session decided. During a market message
+ * the clock is the message's receive time, the one recorded. The venue's
+ * work (arrivals, reports) and the strategies' timers happen at their own
+ * due times, in the backtest's order: before the first message received
+ * after them; at equal times the market data first, then the venue, then
+ * the timers. What falls due while no message comes is done by the wake-up
+ * timer once the wall clock is LIVE_PAPER_GUARD_NS past it, so that a frame
+ * received before that time (stamped on the WebSocket thread) but not yet
+ * handed to this one still comes first.
+ */
+#define LIVE_PAPER_GUARD_NS (50 * NS_PER_MS)
+
+static int64_t paper_clock(void *ud)
+{
+    return ((live *)ud)->now;
+}
+
+/* Everything the venue and the timers have due at or before `until`. */
+static void paper_run_until(live *lv, int64_t until)
+{
+    for (;;) {
+        int64_t venue = sim_next_time(lv->sim), timer = engine_next_timer(lv->eng);
+
+        if (venue > until && timer > until)
+            return;
+        lv->now = lv->acted_at = venue <= timer ? venue : timer;
+        if (venue <= timer)
+            sim_advance(lv->sim, venue);
+        else
+            engine_run_timers(lv->eng, timer);
+        /* What that step wrote is committed, sent and told before the next
+         * step, as a backtest (which has no batch) would do it. */
+        engine_flush(lv->eng);
+    }
+}
+
+/*
+ * A market record, before the books see it: its time is never before the
+ * latest receive time (see live_record); what fell due before it is done.
+ * A record older than something the venue or a timer already did cannot
+ * replay the way it ran here (its thread was held up past the guard): it is
+ * counted, the first one said, and the clock does not go back for it.
+ * @return the record to handle: ev, or its copy in *later with that time.
+ */
+static const lutra_event *paper_on_market(live *lv, const lutra_event *ev, lutra_event *later)
+{
+    if (ev->h.ts_recv < lv->recv_floor) {
+        memcpy(later, ev, ev->h.size < sizeof *later ? ev->h.size : sizeof *later);
+        later->h.ts_recv = lv->recv_floor;
+        ev = later;
+    }
+    paper_run_until(lv, ev->h.ts_recv - 1);
+    if (ev->h.ts_recv <= lv->acted_at && lv->late++ == 0)
+        log_write(LOG_WARN, "run",
+                  "a market message came after the paper clock had passed it: a replay of "
+                  "this session can differ from it recv_ns=%" PRId64 " clock_ns=%" PRId64,
+                  ev->h.ts_recv, lv->now);
+    if (ev->h.ts_recv > lv->now)
+        lv->now = ev->h.ts_recv;
+    return ev;
+}
 
 /* ---- The wake-up timer ---- */
 
@@ -74,8 +157,9 @@ static void live_wake(loop_timer *t, void *ud)
 
     lv->wake = NULL; /* one-shot: the loop frees it after this call */
     if (lv->sim)
-        sim_advance(lv->sim, now);
-    engine_run_timers(lv->eng, now);
+        paper_run_until(lv, now - LIVE_PAPER_GUARD_NS);
+    else
+        engine_run_timers(lv->eng, now);
     live_arm(lv);
     live_check_stopped(lv);
 }
@@ -95,9 +179,31 @@ static void live_arm(live *lv)
     if (next == INT64_MAX || lv->done)
         return;
     lv->wake_at = next;
+    if (lv->sim)
+        next += LIVE_PAPER_GUARD_NS;
     lv->wake = loop_timer_add(lv->lp, next - loop_now_ns(), 0, live_wake, lv, err, sizeof err);
     if (!lv->wake)
         log_write(LOG_ERROR, "run", "cannot arm the engine's timer error=\"%s\"", err);
+}
+
+/* ---- The group commit ---- */
+
+/* Once per loop turn: commit what the engine wrote, then send the orders
+ * and tell the strategies what waited for it. */
+static void live_flush(void *ud)
+{
+    live *lv = ud;
+
+    engine_flush(lv->eng);
+    live_arm(lv);
+    live_check_stopped(lv);
+}
+
+static void live_flush_soon(void *ud)
+{
+    live *lv = ud;
+    if (lv->flush)
+        loop_deferred_schedule(lv->flush);
 }
 
 /* ---- Orders to a connector (mode live) ---- */
@@ -225,24 +331,50 @@ static int live_message_end(const lutra_event *ev)
     return !book || (ev->h.flags & LUTRA_F_LAST);
 }
 
+/*
+ * Every market message a connector receives, before its decode (the
+ * recorder's hook, always installed). Receive times are stamped where the
+ * bytes arrive: WebSocket frames on their I/O thread, REST answers (depth
+ * snapshots) on this one, so a frame stamped just before a snapshot can be
+ * decoded just after it. It is given the snapshot's time instead (here and,
+ * in paper mode, on its events): the receive times a recording holds never
+ * go back, so a replay decodes the messages in the order they were decoded
+ * here (an importer would otherwise sort that frame before the snapshot).
+ */
+static void live_record(void *ud, int64_t recv_ns, const char *msg, size_t len)
+{
+    live *lv = ud;
+
+    if (recv_ns < lv->recv_floor)
+        recv_ns = lv->recv_floor;
+    lv->recv_floor = recv_ns;
+    if (lv->opt.record)
+        lv->opt.record(lv->opt.record_ud, recv_ns, msg, len);
+}
+
 /* The books first; in paper mode the simulated venue sees a whole message
  * before the strategies do, as in a backtest. */
 static int live_on_event(void *ud, const lutra_event *ev)
 {
     live_venue *v = ud;
     live *lv = v->lv;
+    lutra_event later;
     int rc;
 
+    if (lv->sim)
+        ev = paper_on_market(lv, ev, &later);
     if (engine_apply_market(lv->eng, ev) < 0)
         return -1;
     if (!live_message_end(ev))
         return 0;
-    if (lv->sim) {
-        sim_advance(lv->sim, loop_now_ns());
-        if (sim_on_market(lv->sim, ev) < 0)
-            return -1;
-    }
+    if (lv->sim && sim_on_market(lv->sim, ev) < 0)
+        return -1;
+    /* Strategies hear of what came before a message (reports, the venue's
+     * fills caused by it) before they hear of the message itself. */
+    engine_flush(lv->eng);
     rc = engine_dispatch(lv->eng, ev);
+    /* ... and what they answer goes out at this message's time. */
+    engine_flush(lv->eng);
     live_arm(lv);
     live_check_stopped(lv);
     return rc;
@@ -267,7 +399,9 @@ static int live_on_exec(void *ud, const lutra_exec *x)
     exec_report rep;
 
     if (x->kind == LUTRA_EXEC_STATUS) {
-        live_log_status(v, x);
+        if (!v->rec || !reconcile_on_status(v->rec, x))
+            live_log_status(v, x);
+        live_arm(lv);
         return 0;
     }
     if (x->kind == LUTRA_EXEC_CANCEL_REJECTED) {
@@ -287,6 +421,7 @@ static int live_on_exec(void *ud, const lutra_exec *x)
     rep.liquidity = x->liquidity == LUTRA_LIQ_MAKER ? ORDER_MAKER : ORDER_TAKER;
     snprintf(rep.venue_order_id, sizeof rep.venue_order_id, "%s", x->venue_order_id);
     snprintf(rep.reason, sizeof rep.reason, "%s", x->reason);
+    snprintf(rep.trade_id, sizeof rep.trade_id, "%s", x->trade_id);
     engine_on_exec(lv->eng, &rep);
     live_arm(lv);
     live_check_stopped(lv);
@@ -300,7 +435,11 @@ static int live_on_balance(void *ud, const lutra_balance *b)
 
     if (v->lv->sim)
         return 0;
-    return oms_set_balance(engine_oms(v->lv->eng), b->asset, b->free);
+    if (engine_venue_balance(v->lv->eng, v->cv->name, b->asset, b->free, b->locked) < 0)
+        return -1;
+    if (v->rec)
+        reconcile_on_balance(v->rec);
+    return 0;
 }
 
 static const char *live_state_name(int state)
@@ -313,6 +452,8 @@ static const char *live_state_name(int state)
     }
 }
 
+static void live_venue_restore(live_venue *v);
+
 static void live_on_state(void *ud, int state, const char *reason)
 {
     live_venue *v = ud;
@@ -321,14 +462,127 @@ static void live_on_state(void *ud, int state, const char *reason)
     log_write(state == LUTRA_FEED_DISCONNECTED ? LOG_WARN : LOG_INFO, "run",
               "venue state venue=%s state=%s reason=\"%s\"", v->cv->name, live_state_name(state),
               reason ? reason : "");
-    if (state == LUTRA_FEED_READY && !v->ready_once && !lv->sim) {
-        /* What the venue holds from before (balances, orders of a previous run). */
-        v->ready_once = 1;
-        plugin_instance_query_balances(v->pi);
-        plugin_instance_query_orders(v->pi);
-    }
     engine_set_venue_state(lv->eng, v->cv->name, state, reason);
+    /* Syncing: its instruments are known (the books are not yet), so its
+     * records can come back and the reconciliation begin; strategies then
+     * start before the first book, as in a backtest. */
+    if ((state == LUTRA_FEED_SYNCING || state == LUTRA_FEED_READY) && !v->restored &&
+        lv->journal)
+        live_venue_restore(v);
     live_arm(lv);
+}
+
+/* ---- A restart: restore, reconcile, then start the strategies ---- */
+
+/* Strategies start once every venue agrees with the store; they hear the
+ * venues' states then, and what the reconciliation changed. */
+static void live_start_strategies(live *lv)
+{
+    const char *name, *why;
+
+    for (size_t i = 0; i < lv->nvenues; i++)
+        if (!lv->venues[i].reconciled)
+            return;
+    if (lv->opt.market_only || engine_started(lv->eng) || lv->stopping)
+        return;
+    log_write(LOG_INFO, "run", "starting strategies strategies=%zu",
+              engine_strategy_count(lv->eng));
+    if (engine_start(lv->eng) < 0 && engine_failure(lv->eng, &name, &why))
+        log_write(LOG_ERROR, "run", "strategy=%s failed in on_start error=\"%s\"", name, why);
+    for (size_t i = 0; i < lv->nvenues; i++)
+        engine_set_venue_state(lv->eng, lv->venues[i].cv->name,
+                               engine_venue_state(lv->eng, lv->venues[i].cv->name), "");
+    live_flush_soon(lv);
+}
+
+static void live_venue_reconciled(void *ud)
+{
+    live_venue *v = ud;
+    v->reconciled = 1;
+    live_start_strategies(v->lv);
+}
+
+static int live_rec_balances(void *ud)
+{
+    return plugin_instance_query_balances(((live_venue *)ud)->pi);
+}
+
+static int live_rec_orders(void *ud)
+{
+    return plugin_instance_query_orders(((live_venue *)ud)->pi);
+}
+
+static int live_rec_order(void *ud, const order *o)
+{
+    lutra_order lo;
+    live_to_lutra_order(o, &lo);
+    return plugin_instance_query_order(((live_venue *)ud)->pi, &lo);
+}
+
+static const reconcile_venue_ops live_reconcile_ops = {live_rec_balances, live_rec_orders,
+                                                        live_rec_order};
+
+/* Paper: the simulated venue's book queue is gone with the process, so the
+ * orders it held cannot be found again; they end cancelled, said why. */
+static void live_paper_orders_gone(live *lv, const char *venue)
+{
+    order *open[1024];
+    size_t n = oms_open_orders(engine_oms(lv->eng), -1, open, 1024);
+
+    for (size_t i = 0; i < n && i < 1024; i++) {
+        const lutra_instrument *in = instrument_registry_get(lv->reg, open[i]->req.instrument);
+        exec_report rep;
+        if (!in || strcmp(in->venue, venue) != 0)
+            continue;
+        memset(&rep, 0, sizeof rep);
+        rep.kind = EXEC_CANCELED;
+        rep.ts = loop_now_ns();
+        snprintf(rep.order_id, sizeof rep.order_id, "%s", open[i]->id);
+        snprintf(rep.reason, sizeof rep.reason,
+                 "paper: the simulated venue does not survive a restart");
+        engine_on_exec(lv->eng, &rep);
+    }
+}
+
+/* A restore that fails (an order of a symbol no longer configured) ends
+ * the run: trading on a partial picture is what the store exists to
+ * prevent. */
+static void live_fail(live *lv, const char *why)
+{
+    snprintf(lv->failure, sizeof lv->failure, "%s", why);
+    log_write(LOG_ERROR, "run", "%s", why);
+    lv->aborted = 1;
+    loop_break(lv->lp);
+}
+
+/* The venue's first SYNCING or READY: its instruments are known, so its
+ * records can come back from the store; then it is reconciled. */
+static void live_venue_restore(live_venue *v)
+{
+    live *lv = v->lv;
+    journal_restored got;
+    char err[512], why[1200];
+
+    v->restored = 1;
+    if (engine_restore_venue(lv->eng, v->cv->name, &got, err, sizeof err) < 0) {
+        snprintf(why, sizeof why, "venue %s: cannot restore its state from %s: %s",
+                 v->cv->name, lv->cfg->state_dir, err);
+        live_fail(lv, why);
+        return;
+    }
+    log_write(LOG_INFO, "run", "restored venue=%s open_orders=%zu positions=%zu balances=%zu",
+              v->cv->name, got.open_orders, got.positions, got.balances);
+    if (lv->sim) {
+        live_paper_orders_gone(lv, v->cv->name);
+        live_venue_reconciled(v);
+        return;
+    }
+    if (!(v->rec = reconcile_new(lv->eng, lv->lp, v->cv->name, &live_reconcile_ops, v,
+                                 live_venue_reconciled))) {
+        live_fail(lv, "out of memory");
+        return;
+    }
+    reconcile_start(v->rec);
 }
 
 /* ---- Stopping ---- */
@@ -352,6 +606,9 @@ static void live_finish(live *lv)
         loop_timer_cancel(lv->wake);
     lv->wake = NULL;
     log_write(open ? LOG_WARN : LOG_INFO, "run", "stopped open_orders=%zu", open);
+    if (lv->sim)
+        log_write(lv->late ? LOG_WARN : LOG_INFO, "run", "paper clock late_messages=%" PRIu64,
+                  lv->late);
     /* The connectors stop once the loop has returned (live_run): this may
      * run inside a connector's own callback (the report of the last
      * cancel), and stopping it there frees what the callback still uses. */
@@ -446,7 +703,7 @@ static int live_connector(live *lv, live_venue *v, char *err, size_t errlen)
     const config_venue *cv = v->cv;
     const char *dirs[CONFIG_MAX_PLUGIN_PATHS];
     const char *conf[LIVE_CONF_MAX];
-    char path[1024], symbols[LIVE_SYMBOLS_MAX], why[1024];
+    char path[1024], symbols[LIVE_SYMBOLS_MAX], why[1024], max_age[32];
     size_t n = 0;
     plugin_live pl;
 
@@ -463,6 +720,10 @@ static int live_connector(live *lv, live_venue *v, char *err, size_t errlen)
     conf[n++] = "rest_url", conf[n++] = cv->rest_url;
     conf[n++] = "ws_url", conf[n++] = cv->ws_url;
     conf[n++] = "symbols", conf[n++] = symbols;
+    if (cv->ws_max_age_s > 0) {
+        snprintf(max_age, sizeof max_age, "%.3f", cv->ws_max_age_s);
+        conf[n++] = "ws_max_age_s", conf[n++] = max_age;
+    }
     conf[n] = NULL;
     memset(&pl, 0, sizeof pl);
     pl.lp = lv->lp;
@@ -473,8 +734,8 @@ static int live_connector(live *lv, live_venue *v, char *err, size_t errlen)
     pl.on_balance = live_on_balance;
     pl.on_state = live_on_state;
     pl.ud = v;
-    pl.record = lv->opt.record;
-    pl.record_ud = lv->opt.record_ud;
+    pl.record = live_record;
+    pl.record_ud = lv;
     v->pi = plugin_instance_create_live(v->ph, lv->reg, conf, live_on_event, v, &pl, why,
                                         sizeof why);
     if (!v->pi) {
@@ -504,6 +765,9 @@ static int live_paper(live *lv, char *err, size_t errlen)
                             errlen)))
         return -1;
     engine_set_venue(lv->eng, &paper_venue_ops, lv);
+    lv->now = loop_now_ns();
+    lv->acted_at = INT64_MIN;
+    engine_set_clock(lv->eng, paper_clock, lv);
     if (cfg->cash >= 0 && cfg->nvenues && cfg->venues[0].nsymbols &&
         instrument_split_symbol(cfg->venues[0].symbols[0], base, sizeof base, quote,
                                 sizeof quote) == 0)
@@ -511,6 +775,34 @@ static int live_paper(live *lv, char *err, size_t errlen)
     for (size_t i = 0; i < cfg->nbalances; i++)
         engine_set_balance(lv->eng, cfg->balances[i].asset,
                            money_from_double(cfg->balances[i].amount));
+    return 0;
+}
+
+/* The state store and the engine's journal over it; the default sync is
+ * full for live money, none for paper. */
+static int live_store(live *lv, char *err, size_t errlen)
+{
+    const config *cfg = lv->cfg;
+    int paper = !strcmp(cfg->mode, "paper");
+    state_options so;
+    char why[512];
+
+    memset(&so, 0, sizeof so);
+    so.dir = cfg->state_dir;
+    so.sync = !strcmp(cfg->state_sync, "none") || (!cfg->state_sync[0] && paper)
+                  ? STATE_SYNC_NONE
+                  : STATE_SYNC_FULL;
+    if (!(lv->store = state_open(&so, why, sizeof why))) {
+        snprintf(err, errlen, "state_dir: %s", why);
+        return -1;
+    }
+    if (!(lv->journal = journal_new(lv->store, lv->reg)) ||
+        !(lv->flush = loop_deferred_new(lv->lp, live_flush, lv, err, errlen))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    log_write(LOG_INFO, "run", "state store dir=%s sync=%s next_order=%" PRIu64, cfg->state_dir,
+              so.sync == STATE_SYNC_FULL ? "full" : "none", state_get_order_seq(lv->store));
     return 0;
 }
 
@@ -528,9 +820,15 @@ static int live_engine_new(live *lv, char *err, size_t errlen)
     ec.lib_path = lv->opt.lib_path;
     ec.cancel_on_stop = cfg->cancel_on_stop;
     ec.handler_timeout_ms = (int)cfg->handler_timeout_ms;
+    /* Client order ids go on from the store's: never one used twice. */
+    if (!lv->opt.market_only && live_store(lv, err, errlen) < 0)
+        return -1;
+    ec.oms.id_start = lv->store ? state_get_order_seq(lv->store) : 0;
     if (!(lv->eng = engine_new(&ec, lv->reg, err, errlen)))
         return -1;
     engine_set_clock(lv->eng, loop_clock, NULL);
+    if (lv->journal)
+        engine_set_journal(lv->eng, lv->journal, live_flush_soon, lv);
     return 0;
 }
 
@@ -638,13 +936,8 @@ live *live_new(const config *cfg, const live_options *opt, char *err, size_t err
 
 int live_run(live *lv, char *err, size_t errlen)
 {
-    const char *name, *why;
-
-    /* on_start comes before any event, the connectors' first state
-     * included; orders wait for the connector's READY. */
-    if (engine_start(lv->eng) < 0 && engine_failure(lv->eng, &name, &why))
-        log_write(LOG_ERROR, "run", "strategy=%s failed in on_start error=\"%s\"", name,
-                  why);
+    /* Strategies start once every venue is ready and reconciled with the
+     * store (live_start_strategies); until then they hear nothing. */
     for (size_t i = 0; i < lv->nvenues; i++)
         engine_set_venue_state(lv->eng, lv->venues[i].cv->name, LUTRA_FEED_CONNECTING, "starting");
     for (size_t i = 0; i < lv->nvenues; i++)
@@ -655,10 +948,13 @@ int live_run(live *lv, char *err, size_t errlen)
     live_arm(lv);
     if (loop_run(lv->lp, err, errlen) < 0)
         return -1;
+    /* What the last turn wrote (on_stop's state, the last cancels). */
+    engine_flush(lv->eng);
     if (lv->done)
         live_stop_connectors(lv);
     if (lv->aborted) {
-        snprintf(err, errlen, "stopped at once by a second signal");
+        snprintf(err, errlen, "%s",
+                 lv->failure[0] ? lv->failure : "stopped at once by a second signal");
         return -1;
     }
     return 0;
@@ -679,6 +975,7 @@ void live_free(live *lv)
     if (!lv)
         return;
     for (size_t i = 0; i < lv->nvenues; i++) {
+        reconcile_free(lv->venues[i].rec);
         if (lv->venues[i].pi)
             plugin_instance_destroy(lv->venues[i].pi);
         if (lv->venues[i].ph)
@@ -696,6 +993,9 @@ void live_free(live *lv)
         sim_free(lv->sim);
     if (lv->eng)
         engine_free(lv->eng);
+    loop_deferred_free(lv->flush);
+    journal_free(lv->journal);
+    state_close(lv->store);
     if (lv->http)
         http_free(lv->http);
     if (lv->lp)

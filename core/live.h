@@ -1,5 +1,5 @@
 /*
- * live.h -- the live driver: the engine on the wall clock, fed by connectors.
+ * live.h -- the live driver: the engine on the loop, fed by connectors.
  *
  * One thread, one loop (core/loop.h). Each venue of the configuration gets
  * its connector loaded live (plugin.h): its market events go to the engine
@@ -7,14 +7,23 @@
  * engine_on_exec, its balances to the OMS (the venue's numbers win) and its
  * connection state to the engine's venue readiness and every strategy's
  * on_status. The engine's orders go to the venue's connector (mode "live")
- * or to the simulated venue of backtest/venue_sim.h driven on the wall clock
- * (mode "paper"; no order reaches the connector).
+ * or to the simulated venue of backtest/venue_sim.h (mode "paper"; no order
+ * reaches the connector), run on the paper clock: a market message's
+ * receive time, so that a backtest of the recording decides the same
+ * (docs/operations.md, "The paper clock").
+ *
+ * State (docs/state.md): the state store in state_dir is opened before
+ * anything connects, and the engine writes through it (core/journal.h);
+ * the driver commits once per loop turn and around each market message.
+ * When a venue's instruments are known (its first SYNCING or READY), its
+ * records come back from the store and, live, it is reconciled
+ * (core/reconcile.h); the strategies start once every venue is.
  *
  * Stopping: SIGINT or SIGTERM (or live_request_stop) runs every strategy's
  * on_stop, cancels open orders when cancel_on_stop is set and waits up to
- * stop_grace_ms for the venue to confirm, then stops the connectors and
- * makes live_run return 0. A second signal makes it return at once (-1).
- * SIGHUP is logged: reload is not implemented yet.
+ * stop_grace_ms for the venue to confirm, commits, then stops the
+ * connectors and makes live_run return 0. A second signal makes it return
+ * at once (-1). SIGHUP is logged and ignored (reload: issue 6).
  */
 #ifndef LUTRA_LIVE_H
 #define LUTRA_LIVE_H
@@ -38,7 +47,8 @@ typedef struct live_options {
      * order entry), no simulated venue. */
     int market_only;
     /* Every market-data message the connectors receive, before they decode
-     * it (lutra_host_api.record); NULL: off. */
+     * it (lutra_host_api.record), with receive times that never go back;
+     * NULL: off. */
     void (*record)(void *record_ud, int64_t recv_ns, const char *msg, size_t len);
     void *record_ud;
 } live_options;

@@ -18,7 +18,7 @@
 #endif
 
 const cmd *const cmd_table[] = {&cmd_backtest, &cmd_import, &cmd_inspect, &cmd_record,
-                                  &cmd_run, NULL};
+                                  &cmd_run, &cmd_state, NULL};
 
 void cmd_error(const char *name, const char *fmt, ...)
 {

@@ -49,11 +49,26 @@ enum lutra_exec_kind {
     LUTRA_EXEC_CANCELED = 3, /* canceled (by us or by the venue); reason says which */
     LUTRA_EXEC_REJECTED = 4, /* refused: never on the book; reason says why */
     LUTRA_EXEC_EXPIRED = 5,  /* IOC/FOK remainder, a post-only that would take, ... */
-    LUTRA_EXEC_STATUS = 6,   /* a snapshot of an open order, from query_orders */
+    LUTRA_EXEC_STATUS = 6,   /* a snapshot of an order: query_orders, query_order */
     LUTRA_EXEC_CANCEL_REJECTED = 7 /* a cancel refused; the order stays as it was */
 };
 
 enum lutra_liquidity { LUTRA_LIQ_MAKER = 0, LUTRA_LIQ_TAKER = 1 };
+
+/* An order's state at the venue, as a STATUS reports it. */
+enum lutra_order_status {
+    /* query_order: the venue could not be asked after all (reason says
+     * why): the outcome is still unknown. Never a venue's own answer. */
+    LUTRA_ORDER_PENDING_NEW = 0,
+    LUTRA_ORDER_NEW = 1,              /* on the book, nothing filled */
+    LUTRA_ORDER_PARTIALLY_FILLED = 2, /* on the book, partly filled */
+    LUTRA_ORDER_FILLED = 3,
+    LUTRA_ORDER_CANCELED = 4,
+    /* refused by the venue, or (query_order) unknown to it: reason says which */
+    LUTRA_ORDER_REJECTED = 5,
+    LUTRA_ORDER_EXPIRED = 6,
+    LUTRA_ORDER_PENDING_CANCEL = 7    /* a cancel is under way at the venue */
+};
 
 /*
  * An order, as the engine hands it to submit and cancel. 128 bytes.
@@ -75,20 +90,23 @@ typedef struct lutra_order {
 } lutra_order;
 
 /*
- * A report about one order: what submit, cancel and query_orders lead to,
- * and whatever the venue pushes by itself (a fill of a resting order). 384
- * bytes. Fields a kind does not use stay zero.
+ * A report about one order: what submit, cancel, query_orders and
+ * query_order lead to, and whatever the venue pushes by itself (a fill of a
+ * resting order). 384 bytes. Fields a kind does not use stay zero.
  */
 typedef struct lutra_exec {
     uint8_t kind;          /* enum lutra_exec_kind */
     uint8_t side;          /* enum lutra_side: STATUS; others when known */
     uint8_t liquidity;     /* enum lutra_liquidity: FILL */
-    uint8_t reserved0;
+    /* enum lutra_order_status: STATUS. Took reserved0: a plugin built
+     * before it leaves 0 in its query_orders STATUS, which means open there. */
+    uint8_t status;
     uint32_t instrument;   /* registry id: STATUS; others when known (the engine
                             * goes by order_id) */
     int64_t ts;            /* the venue's time of the event, ns since the epoch
                             * (the receive time when the venue gives none) */
-    int64_t price;         /* FILL: the fill's price; STATUS: the limit price */
+    int64_t price;         /* FILL: the fill's price; STATUS: the limit price
+                            * (0 for a market order) */
     int64_t qty;           /* FILL: the fill's size; STATUS: the order's size */
     int64_t filled;        /* STATUS: the size filled so far; FILL: the order's
                             * cumulative filled size when known, else 0 */

@@ -226,8 +226,9 @@ typedef struct lutra_host_api {
      * open or the queue is full; a message queued when the connection drops
      * is lost: resend what a new connection needs after LUTRA_WS_OPEN.
      * ws_reconnect_planned: open a second connection and switch to it once
-     * it delivers (a venue's 24-hour limit). @return 0, or -1 if one is
-     * under way or not open.
+     * it delivers (a venue's 24-hour limit); the switch is silent (no
+     * on_state), and without a seq function a message sent on both around
+     * it may come twice. @return 0, or -1 if one is under way or not open.
      * ws_close: close it; no callback of it runs afterwards, and the
      * pointer is dead. Allowed inside its own callbacks. */
     lutra_ws *(*ws_open)(lutra_host *h, const lutra_ws_config *cfg);
@@ -315,15 +316,37 @@ typedef struct lutra_plugin {
      * EXPIRED that ended it first, or CANCEL_REJECTED with the reason when
      * the venue refused and the order stays as it was; -1 as submit. */
     int (*cancel)(void *self, const lutra_order *o);
-    /* Report every open order at the venue as a STATUS (side, instrument,
-     * price, qty, filled), then one STATUS with an empty order_id: done.
+    /* Report every open order at the venue as a STATUS (status, side,
+     * instrument, price, qty, filled), then one STATUS with an empty
+     * order_id: done.
      * @return 0, or -1 when it cannot ask (nothing follows). */
     int (*query_orders)(void *self);
     /* Report every balance through emit_balance. @return 0 or -1. */
     int (*query_balances)(void *self);
 
+    /* Entries below took a reserved slot: a plugin built before one leaves
+     * it NULL, and the host checks the pointer (plugin.h says what it does
+     * then). */
+
+    /*
+     * Learn the fate of an order whose outcome is unknown (sent before a
+     * crash, or a submit whose answer was lost). Report what the venue knows
+     * of o (by o->id and o->instrument): each of its fills as a FILL with
+     * trade_id, fee and liquidity (all of them, ones reported before
+     * included: the engine counts a trade_id once), then one STATUS with
+     * status, filled, price, qty, side, venue_order_id: the STATUS ends the
+     * answer. An order the venue does not know ends with a STATUS whose
+     * status is REJECTED and a reason saying the venue does not know it
+     * (qty, price and side then are o's). A question that fails on the way
+     * (network, the venue's rate limits or errors) ends with a STATUS whose
+     * status is PENDING_NEW and the reason: still unknown, ask again later;
+     * the connector does not retry by itself.
+     * @return 0, or -1 when it cannot ask (nothing follows).
+     */
+    int (*query_order)(void *self, const lutra_order *o);
+
     /* Room to grow without breaking plugins built against this version. */
-    void *reserved[12];
+    void *reserved[11];
 } lutra_plugin;
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && defined(__LP64__)

@@ -106,6 +106,10 @@ int plugin_instance_submit(plugin_instance *pi, const lutra_order *o);
 int plugin_instance_cancel(plugin_instance *pi, const lutra_order *o);
 int plugin_instance_query_orders(plugin_instance *pi);
 int plugin_instance_query_balances(plugin_instance *pi);
+/* The fate of one order (lutra_plugin.query_order): FILLs, then the STATUS
+ * that ends the answer. -1 (logged) also for a plugin built before the
+ * entry existed. */
+int plugin_instance_query_order(plugin_instance *pi, const lutra_order *o);
 
 /* Timers, HTTP requests and WebSocket connections the instance holds now. */
 size_t plugin_instance_handles(const plugin_instance *pi);

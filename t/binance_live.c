@@ -12,7 +12,16 @@
  *   - an order the mock refuses for balance is REJECTED with -2010;
  *   - a resting order filled by market flow is reported from the stream;
  *   - a depth gap: SYNCING, then READY after a new snapshot;
- *   - a drop: the streams reconnect, open orders are asked again.
+ *   - a drop: the streams reconnect, open orders are asked again;
+ *   - query_order of a filled order (its fills with trade ids, then STATUS
+ *     filled), of a partly filled open one, of a canceled one, of one the
+ *     venue does not know (STATUS rejected, -2013), and one the venue's
+ *     rate limit refuses (STATUS pending_new: still unknown); the weight
+ *     each costs is what the mock counted;
+ *   - planned reconnects (a second instance with ws_max_age_s 0.8): both
+ *     streams are replaced again and again while the market moves and
+ *     resting orders fill; no depth diff is lost or applied twice (no
+ *     gap, every change seen once), no trade twice, every fill once.
  *
  * Every wait has a deadline.
  */
@@ -36,6 +45,7 @@
 #define DEADLINE_MS 10000
 #define MAX_EXECS 256
 #define SYM "BTCUSDT"
+#define PROBE_PRICE 5999000 /* 59990.00: a bid level only the reconnect test moves */
 
 typedef struct rec {
     lutra_exec execs[MAX_EXECS];
@@ -46,6 +56,9 @@ typedef struct rec {
     size_t deltas;
     size_t syncing_events; /* STATUS SYNCING events of the book */
     size_t ready_events;
+    size_t trades;
+    size_t probe_deltas;   /* diff deltas of the bid at PROBE_PRICE */
+    int64_t probe_qty;     /* the last one's size */
 } rec;
 
 static rec R;
@@ -67,6 +80,13 @@ static int on_event(void *ud, const lutra_event *ev)
     rec *r = ud;
     if (ev->h.type == LUTRA_EV_BOOK_DELTA)
         r->deltas++;
+    if (ev->h.type == LUTRA_EV_BOOK_DELTA && !(ev->h.flags & LUTRA_F_SNAPSHOT) &&
+        (ev->h.flags & LUTRA_F_BID) && ev->delta.price == PROBE_PRICE) {
+        r->probe_deltas++;
+        r->probe_qty = ev->delta.qty;
+    }
+    if (ev->h.type == LUTRA_EV_TRADE)
+        r->trades++;
     if (ev->h.type == LUTRA_EV_STATUS && ev->status.state == LUTRA_FEED_SYNCING)
         r->syncing_events++;
     if (ev->h.type == LUTRA_EV_STATUS && ev->status.state == LUTRA_FEED_READY)
@@ -213,9 +233,34 @@ static void level(int bid, const char *price, const char *qty)
         bail_out("level: %s", err);
 }
 
+/* A live instance against the mock; max_age: ws_max_age_s, or NULL. */
+static plugin_instance *make_instance(const char *max_age)
+{
+    char err[512], rest[64], wsu[64];
+
+    snprintf(rest, sizeof rest, "http://127.0.0.1:%d", mock_binance_rest_port(mx));
+    snprintf(wsu, sizeof wsu, "ws://127.0.0.1:%d", mock_binance_ws_port(mx));
+    const char *conf[] = {"rest_url", rest, "ws_url", wsu, "symbols", SYM,
+                          max_age ? "ws_max_age_s" : NULL, max_age, NULL};
+    plugin_live live = {
+        .lp = lp,
+        .http = http,
+        .secrets = secrets,
+        .on_exec = on_exec,
+        .on_balance = on_balance,
+        .on_state = on_state,
+        .ud = &R,
+    };
+    plugin_instance *p =
+        plugin_instance_create_live(ph, reg, conf, on_event, &R, &live, err, sizeof err);
+    if (!p)
+        bail_out("%s", err);
+    return p;
+}
+
 static void setup(void)
 {
-    char err[4096], path[PATH_MAX], rest[64], wsu[64];
+    char err[4096], path[PATH_MAX];
     mock_binance_options mo;
 
     if (!mkdtemp(tmp_dir))
@@ -254,22 +299,7 @@ static void setup(void)
         bail_out("%s", err);
     if (!(ph = plugin_load(path, err, sizeof err)))
         bail_out("%s", err);
-
-    snprintf(rest, sizeof rest, "http://127.0.0.1:%d", mock_binance_rest_port(mx));
-    snprintf(wsu, sizeof wsu, "ws://127.0.0.1:%d", mock_binance_ws_port(mx));
-    const char *conf[] = {"rest_url", rest, "ws_url", wsu, "symbols", SYM, NULL};
-    plugin_live live = {
-        .lp = lp,
-        .http = http,
-        .secrets = secrets,
-        .on_exec = on_exec,
-        .on_balance = on_balance,
-        .on_state = on_state,
-        .ud = &R,
-    };
-    pi = plugin_instance_create_live(ph, reg, conf, on_event, &R, &live, err, sizeof err);
-    if (!pi)
-        bail_out("%s", err);
+    pi = make_instance(NULL);
 }
 
 static lutra_order order(const char *id, int side, int type, int64_t price, int64_t qty)
@@ -460,6 +490,283 @@ static void test_queries(void)
     ok(R.nbalance >= balances + 2, "query_balances reported BTC and USDT");
 }
 
+/* ---- query_order ---- */
+
+typedef struct answer {
+    const char *id;
+    size_t base;              /* R.execs index the answer starts from */
+    const lutra_exec *status; /* its STATUS, once here */
+    size_t fills;             /* FILLs of id before the STATUS */
+    int64_t filled;           /* their sizes added */
+    int fills_first;          /* no FILL of id came after the STATUS */
+    int64_t weight;           /* REQUEST_WEIGHT the mock counted meanwhile */
+} answer;
+
+static int has_status_since(const void *ud)
+{
+    const answer *a = ud;
+    for (size_t i = a->base; i < R.nexec; i++)
+        if (R.execs[i].kind == LUTRA_EXEC_STATUS && strcmp(R.execs[i].order_id, a->id) == 0)
+            return 1;
+    return 0;
+}
+
+static int64_t weight_total(void)
+{
+    mock_binance_stats st;
+    mock_binance_get_stats(mx, &st);
+    return st.weight_total;
+}
+
+/* Ask for o's fate and gather the answer. @return 1 if a STATUS ended it. */
+static int ask(const lutra_order *o, answer *a)
+{
+    int64_t weight = weight_total();
+
+    memset(a, 0, sizeof *a);
+    a->id = o->id;
+    a->base = R.nexec;
+    a->fills_first = 1;
+    if (plugin_instance_query_order(pi, o) != 0 || !run_until(has_status_since, a))
+        return 0;
+    a->weight = weight_total() - weight;
+    for (size_t i = a->base; i < R.nexec; i++) {
+        const lutra_exec *x = &R.execs[i];
+        if (strcmp(x->order_id, a->id) != 0)
+            continue;
+        if (x->kind == LUTRA_EXEC_STATUS && !a->status)
+            a->status = x;
+        if (x->kind == LUTRA_EXEC_FILL && a->status)
+            a->fills_first = 0;
+        if (x->kind == LUTRA_EXEC_FILL && !a->status) {
+            a->fills++;
+            a->filled += x->qty;
+        }
+    }
+    return a->status != NULL;
+}
+
+/* Was trade id reported for order id before index `before`? */
+static int trade_known(const char *id, const char *trade_id, size_t before)
+{
+    for (size_t i = 0; i < before && i < R.nexec; i++)
+        if (R.execs[i].kind == LUTRA_EXEC_FILL && strcmp(R.execs[i].order_id, id) == 0 &&
+            strcmp(R.execs[i].trade_id, trade_id) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_query_filled(void)
+{
+    lutra_order o = order("mkt1", LUTRA_SIDE_BUY, LUTRA_TYPE_MARKET, 0, 150000);
+    answer a;
+    int same = 1;
+
+    ok(ask(&o, &a), "query_order of a filled order: answered with a STATUS");
+    if (!a.status) {
+        skip(6, "no answer");
+        return;
+    }
+    ok(a.fills == 2 && a.filled == 150000 && a.fills_first,
+       "its two fills first (%zu, %lld in all)", a.fills, (long long)a.filled);
+    for (size_t i = a.base; i < R.nexec; i++)
+        if (R.execs[i].kind == LUTRA_EXEC_FILL && strcmp(R.execs[i].order_id, "mkt1") == 0)
+            same &= R.execs[i].trade_id[0] && R.execs[i].fee_asset[0] &&
+                    R.execs[i].liquidity == LUTRA_LIQ_TAKER &&
+                    trade_known("mkt1", R.execs[i].trade_id, a.base);
+    ok(same, "each with the trade id, fee asset and liquidity the order's own reports had");
+    ok(a.status->status == LUTRA_ORDER_FILLED && a.status->filled == 150000 &&
+           a.status->qty == 150000 && a.status->side == LUTRA_SIDE_BUY,
+       "then STATUS filled: qty and filled 1.5, buy");
+    ok(a.status->venue_order_id[0] && a.status->instrument == (uint32_t)btc,
+       "with the venue's order id and the instrument");
+    is_int(a.weight, 9, "weight 4 (GET order) + 5 (GET myTrades with orderId) counted");
+    ok(count_kind("mkt1", LUTRA_EXEC_ACCEPTED) == 1, "no second ACCEPTED from a query");
+}
+
+static void test_query_partial(void)
+{
+    char err[256];
+    lutra_order o = order("part1", LUTRA_SIDE_BUY, LUTRA_TYPE_LIMIT, 5960000, 500);
+    want w = {"part1", LUTRA_EXEC_ACCEPTED, 1};
+    answer a;
+
+    is_int(plugin_instance_submit(pi, &o), 0, "a resting buy of 0.005 at 59600");
+    ok(run_until(has_kind, &w), "ACCEPTED");
+    if (mock_binance_trade(mx, SYM, "59500", "0.002", 1, err, sizeof err) != 0)
+        bail_out("trade: %s", err);
+    fill_id = "part1";
+    want_filled = 200;
+    ok(run_until(has_filled, NULL), "a market trade filled 0.002 of it");
+    ok(ask(&o, &a), "query_order of the partly filled order: answered");
+    if (!a.status) {
+        skip(2, "no answer");
+        return;
+    }
+    ok(a.fills == 1 && a.filled == 200 && a.fills_first &&
+           find_exec("part1", LUTRA_EXEC_FILL)->liquidity == LUTRA_LIQ_MAKER,
+       "its one fill, as maker, first");
+    ok(a.status->status == LUTRA_ORDER_PARTIALLY_FILLED && a.status->filled == 200 &&
+           a.status->qty == 500 && a.status->price == 5960000,
+       "STATUS partially_filled: 0.002 of 0.005 at 59600");
+}
+
+static void test_query_canceled(void)
+{
+    lutra_order o = order("cxl1", LUTRA_SIDE_BUY, LUTRA_TYPE_LIMIT, 5900000, 100);
+    want w = {"cxl1", LUTRA_EXEC_ACCEPTED, 1};
+    answer a;
+
+    is_int(plugin_instance_submit(pi, &o), 0, "a resting buy to cancel");
+    ok(run_until(has_kind, &w), "ACCEPTED");
+    w.kind = LUTRA_EXEC_CANCELED;
+    plugin_instance_cancel(pi, &o);
+    ok(run_until(has_kind, &w), "CANCELED");
+    ok(ask(&o, &a), "query_order of the canceled order: answered");
+    if (!a.status) {
+        skip(2, "no answer");
+        return;
+    }
+    ok(a.fills == 0 && a.status->status == LUTRA_ORDER_CANCELED && a.status->filled == 0 &&
+           a.status->qty == 100 && a.status->reason[0],
+       "no fill, STATUS canceled with a reason (%s)", a.status->reason);
+    is_int(a.weight, 4, "nothing executed: GET order only, weight 4");
+}
+
+static void test_query_unknown(void)
+{
+    char err[256];
+    lutra_order o = order("ghost1", LUTRA_SIDE_SELL, LUTRA_TYPE_LIMIT, 6100000, 300);
+    lutra_order stray = o;
+    answer a;
+
+    ask(&o, &a);
+    ok(a.status != NULL, "query_order of an order the venue never had: answered");
+    ok(a.status && a.status->status == LUTRA_ORDER_REJECTED && a.fills == 0 &&
+           strstr(a.status->reason, "does not know") && strstr(a.status->reason, "-2013"),
+       "STATUS rejected, saying the venue does not know it: %s",
+       a.status ? a.status->reason : "");
+    ok(a.status && a.status->qty == 300 && a.status->side == LUTRA_SIDE_SELL &&
+           a.status->price == 6100000,
+       "qty, side and price are the order's");
+
+    stray.instrument = 999;
+    is_int(plugin_instance_query_order(pi, &stray), -1,
+           "an instrument not the venue's: it cannot ask (-1)");
+
+    /* The venue's rate limit answers 429: the outcome stays unknown. */
+    mock_fault f = {MOCK_FAULT_STATUS, 429, 1};
+    if (mock_binance_fault(mx, &f, err, sizeof err) != 0)
+        bail_out("fault: %s", err);
+    int answered = ask(&o, &a);
+    ok(answered && a.status->status == LUTRA_ORDER_PENDING_NEW &&
+           strstr(a.status->reason, "still unknown") && strstr(a.status->reason, "-1003"),
+       "a 429 ends the answer with STATUS pending_new: still unknown (%s)",
+       answered ? a.status->reason : "");
+    answered = ask(&o, &a);
+    ok(answered && a.status->status == LUTRA_ORDER_REJECTED,
+       "asked again after the back-off, the venue answers");
+}
+
+/* ---- Planned reconnects ---- */
+
+typedef struct replaced {
+    uint64_t market, user; /* connections accepted before */
+} replaced;
+
+/* Both streams replaced at least twice since *ud. */
+static int replaced_twice(const void *ud)
+{
+    const replaced *r = ud;
+    mock_binance_stats st;
+    mock_binance_get_stats(mx, &st);
+    return st.ws_user_accepted >= r->user + 2 &&
+           st.ws_accepted - st.ws_user_accepted >= r->market + 2;
+}
+
+typedef struct moved {
+    size_t probes, trades;
+} moved;
+
+static int all_seen(const void *ud)
+{
+    const moved *m = ud;
+    return R.probe_deltas >= m->probes && R.trades >= m->trades;
+}
+
+/* Move the market once: the probe level, now and then a trade, and every
+ * eighth time a resting order that a trade then fills (user stream only). */
+static void move_market(int i, moved *m, int *orders)
+{
+    char err[256], qty[32], id[16];
+
+    snprintf(qty, sizeof qty, "0.%03d", 1 + i % 900);
+    level(1, "59990", qty);
+    mock_binance_flush(mx);
+    m->probes++;
+    if (i % 3 == 0) {
+        if (mock_binance_trade(mx, SYM, "60005", "0.001", 0, err, sizeof err) != 0)
+            bail_out("trade: %s", err);
+        m->trades++;
+    }
+    if (i % 8 == 4) {
+        snprintf(id, sizeof id, "age%d", (*orders)++);
+        lutra_order o = order(id, LUTRA_SIDE_BUY, LUTRA_TYPE_LIMIT, 5970000, 100);
+        want w = {id, LUTRA_EXEC_ACCEPTED, 1};
+        if (plugin_instance_submit(pi, &o) != 0 || !run_until(has_kind, &w))
+            bail_out("order %s not accepted", id);
+        if (mock_binance_trade(mx, SYM, "59700", "0.001", 1, err, sizeof err) != 0)
+            bail_out("trade: %s", err);
+        m->trades++;
+    }
+}
+
+static void test_planned_reconnect(void)
+{
+    char err[256];
+    mock_binance_stats st;
+    replaced before;
+    moved m = {0, 0};
+    int orders = 0, fills_once = 1, down = 0;
+    size_t syncing, states;
+
+    plugin_instance_destroy(pi);
+    memset(&R, 0, sizeof R);
+    pi = make_instance("0.8");
+    is_int(plugin_instance_start(pi, err, sizeof err), 0,
+           "an instance with ws_max_age_s 0.8 starts");
+    ok(run_until(is_ready, NULL), "READY");
+    mock_binance_get_stats(mx, &st);
+    before.market = st.ws_accepted - st.ws_user_accepted;
+    before.user = st.ws_user_accepted;
+    syncing = R.syncing_events;
+    states = R.nstate;
+    int64_t end = mono_ms() + 3 * DEADLINE_MS;
+    for (int i = 0; (i < 24 || !replaced_twice(&before)) && mono_ms() < end; i++) {
+        move_market(i, &m, &orders);
+        settle(40);
+    }
+    ok(replaced_twice(&before), "both streams were replaced at least twice (planned reconnects)");
+    ok(run_until(all_seen, &m), "every change of the probe level and every trade arrived");
+    settle(300);
+    is_int((int)R.probe_deltas, (int)m.probes, "each probe change exactly once: none lost, none "
+           "applied twice");
+    is_int((int)R.trades, (int)m.trades, "each trade exactly once");
+    ok(R.probe_qty == (int64_t)(1 + (m.probes - 1) % 900) * 100,
+       "the probe level ends at the mock's last size");
+    is_int((int)(R.syncing_events - syncing), 0, "no gap: the book never resynchronised");
+    for (size_t i = states; i < R.nstate; i++)
+        down |= R.states[i] != LUTRA_FEED_READY;
+    ok(!down && last_state_is(LUTRA_FEED_READY), "the venue stayed READY throughout");
+    for (int k = 0; k < orders; k++) {
+        char id[16];
+        snprintf(id, sizeof id, "age%d", k);
+        fills_once &= count_kind(id, LUTRA_EXEC_FILL) == 1 && filled_qty(id) == 100;
+    }
+    ok(orders >= 3 && fills_once, "each of the %d resting orders filled once, from the user "
+       "stream", orders);
+}
+
 int main(void)
 {
     setup();
@@ -473,6 +780,11 @@ int main(void)
     test_gap();
     test_drop();
     test_queries();
+    test_query_filled();
+    test_query_partial();
+    test_query_canceled();
+    test_query_unknown();
+    test_planned_reconnect();
 
     plugin_instance_destroy(pi);
     plugin_unload(ph);

@@ -5,7 +5,8 @@
  * on 127.0.0.1, and the strategy t/strategies/run_probe.lua:
  *
  *   - a missing secret is an error naming its key before anything connects;
- *   - an order before the venue is ready is refused "venue not ready: ...";
+ *   - the strategy starts once the venue is ready and reconciled with the
+ *     state store: the first status it hears is "ready";
  *   - once ready, the strategy's orders reach the connector and their
  *     ACCEPTED and FILL come back to on_order and on_fill;
  *   - SIGTERM runs on_stop, cancels the resting order through the venue and
@@ -88,7 +89,7 @@ static void teardown(void)
     unlink(log_path);
     snprintf(path, sizeof path, "%s/bad.lua", tmp_dir);
     unlink(path);
-    rmdir(tmp_dir);
+    tap_rmtree(tmp_dir);
 }
 
 /* The configuration for mode, with the venue's secret from `secret`. */
@@ -96,12 +97,13 @@ static void make_config(char *out, size_t cap, const char *mode, const char *sec
 {
     snprintf(out, cap,
              "return { mode = '%s', cancel_on_stop = true, cash = 1000,\n"
+             "  state_dir = '%s/state-%s',\n"
              "  venues = { probe = { connector = '%s',\n"
              "    rest_url = 'http://127.0.0.1:%d/delay?ms=5000', ws_url = 'ws://127.0.0.1:%d/echo',\n"
              "    api_key = %s, api_secret = %s, symbols = { 'BTCUSDT' } } },\n"
              "  strategies = { { name = 'p', script = 't/strategies/run_probe.lua',\n"
              "                   venue = 'probe' } } }\n",
-             mode, probe_path, srv.port, wsrv.port, secret, secret);
+             mode, tmp_dir, mode, probe_path, srv.port, wsrv.port, secret, secret);
 }
 
 static int load(const char *mode, const char *secret, config *cfg)
@@ -232,8 +234,12 @@ static void test_live(void)
         bail_out("config");
     rc = run_once(cfg, &logs);
     is_int(rc, 0, "live: SIGTERM ends the run cleanly");
-    ok(has(logs, "probe-strategy early nil venue not ready: "),
-       "an order before the venue is ready is refused with the venue's state");
+    ok(has(logs, "probe-strategy first status ready"),
+       "the strategy started once the venue was ready: the first status it heard");
+    ok(has(logs, "msg=\"venue reconciled\" venue=probe") &&
+           strstr(logs, "msg=\"venue reconciled\" venue=probe") <
+               strstr(logs, "probe-strategy first status ready"),
+       "the venue was reconciled before the strategy heard anything");
     ok(has(logs, "probe-strategy status probe ready"), "on_status heard the venue ready");
     ok(has(logs, "order o-") || has(logs, "probe-strategy order "), "on_order heard reports");
     ok(has(logs, "probe-strategy fill ") && has(logs, "0.001@100.00 taker"),
@@ -274,7 +280,7 @@ static void test_paper(void)
 
 int main(void)
 {
-    plan(19);
+    plan(20);
     setup();
     log_set_level(LOG_INFO);
     test_missing_secret();

@@ -11,7 +11,8 @@
  *   - timers fire, and are cancelled with the slow request and the
  *     WebSocket when the instance is destroyed: nothing calls back after;
  *   - submit, cancel and the queries reach the caller's callbacks as the
- *     order-entry contract says, never from inside the call;
+ *     order-entry contract says, never from inside the call; query_order,
+ *     which the probe predates (its slot is NULL), is refused with a reason;
  *   - without a live context the services fail cleanly.
  *
  * Every wait has a deadline.
@@ -393,6 +394,13 @@ static void test_queries(plugin_instance *pi, rec *r)
     ok(end->kind == LUTRA_EXEC_STATUS && end->order_id[0] == '\0',
        "then the empty STATUS: done");
 
+    lutra_order limit = order("o-limit", LUTRA_TYPE_LIMIT, LUTRA_TIF_GTC, 6000000, 150);
+    base = r->nexec;
+    is_int(plugin_instance_query_order(pi, &limit), -1,
+           "query_order of a plugin built before the entry: -1 (logged)");
+    run_until(never_true, NULL, QUIET_MS);
+    is_int((int)(r->nexec - base), 0, "and nothing follows");
+
     is_int(plugin_instance_query_balances(pi), 0, "query_balances: asked");
     want_balances = 2;
     ok(run_until(has_balances, r, DEADLINE_MS), "balances answered");
@@ -479,6 +487,9 @@ static void check_log(char *log)
     ok(log && strstr(log, "timer_add: not available offline"),
        "the offline refusal is logged");
     ok(log && !strstr(log, secret_value), "no log line holds the secret");
+    ok(log && strstr(log, "query_order: this plugin does not offer it") &&
+           strstr(log, "built before lutra_plugin.query_order existed"),
+       "the query_order refusal says why");
     if (!log || !(tap_failed || getenv("PLUGIN_LIVE_SHOW_LOG")))
         return;
     diag("captured log:");

@@ -90,13 +90,14 @@ static void make_config(char *out, size_t cap, const char *mode, const mock_bina
 {
     snprintf(out, cap,
              "return { mode = '%s', cancel_on_stop = true, cash = 100000, balances = { BTC = 1 },\n"
+             "  state_dir = '%s/state-%s',\n"
              "  venues = { binance = { connector = 'binance',\n"
              "    rest_url = 'http://127.0.0.1:%d', ws_url = 'ws://127.0.0.1:%d',\n"
              "    api_key = { file = '%s' }, api_secret = { file = '%s' },\n"
              "    symbols = { '" SYM "' } } },\n"
              "  strategies = { { name = 'trader', script = 't/strategies/live_trader.lua',\n"
              "                   venue = 'binance', params = { log = '%s' } } } }\n",
-             mode, mock_binance_rest_port(mx), mock_binance_ws_port(mx), key_path, secret_path,
+             mode, tmp_dir, mode, mock_binance_rest_port(mx), mock_binance_ws_port(mx), key_path, secret_path,
              trader_log);
 }
 
@@ -181,7 +182,17 @@ static void deadline(loop_timer *t, void *ud)
 }
 
 /* @return live_run's answer (-1 when the driver could not be built). */
-static int run_once(const char *mode, const mock_binance *mx)
+/* The market moves: strategies start once the venue is reconciled, and a
+ * quiet book would give them no on_book after that. */
+static void move_market(loop_timer *t, void *ud)
+{
+    static int ticks;
+    (void)t;
+    level(ud, 1, "59990", ++ticks % 2 ? "0.5" : "0.6");
+    mock_binance_flush(ud);
+}
+
+static int run_once(const char *mode, mock_binance *mx)
 {
     live_options lo = {.lib_path = "scripts/lib", .stop_grace_ms = 3000, .no_signals = 1};
     config *cfg = malloc(sizeof *cfg);
@@ -198,6 +209,8 @@ static int run_once(const char *mode, const mock_binance *mx)
     if ((lv = live_new(cfg, &lo, err, sizeof err)) &&
         loop_timer_add(live_loop(lv), POLL_MS * INT64_C(1000000), POLL_MS * INT64_C(1000000),
                        poll_traded, lv, err, sizeof err) &&
+        loop_timer_add(live_loop(lv), POLL_MS * INT64_C(1000000), POLL_MS * INT64_C(1000000),
+                       move_market, mx, err, sizeof err) &&
         loop_timer_add(live_loop(lv), DEADLINE_MS * INT64_C(1000000), 0, deadline, lv, err,
                        sizeof err))
         rc = live_run(lv, err, sizeof err);
@@ -388,6 +401,6 @@ int main(void)
     unlink(key_path);
     unlink(secret_path);
     unlink(trader_log);
-    rmdir(tmp_dir);
+    tap_rmtree(tmp_dir);
     return done();
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 
 static int tap_planned = -1;
@@ -171,6 +172,23 @@ static inline void tap_write_secret(const char *path, const char *value)
     FILE *f = fopen(path, "w");
     if (!f || fprintf(f, "%s\n", value) < 0 || fclose(f) != 0 || chmod(path, 0600) != 0)
         bail_out("cannot write %s", path);
+}
+
+static inline int tap_rmtree_one(const char *path, const struct stat *st, int flag,
+                                 struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Remove a folder and everything under it (a test's temporary folder, a
+ * state store); a missing one is fine. @return 0 or -1. */
+static inline int tap_rmtree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return 0;
+    return nftw(path, tap_rmtree_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The build folder's lutra binary (LUTRA_BIN, else build/lutra). */

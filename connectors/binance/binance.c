@@ -370,6 +370,7 @@ static const lutra_plugin bn_plugin = {
     .cancel = bn_live_cancel,
     .query_orders = bn_live_query_orders,
     .query_balances = bn_live_query_balances,
+    .query_order = bn_live_query_order,
 };
 
 __attribute__((visibility("default"))) const lutra_plugin *lutra_plugin_entry(void);

@@ -49,6 +49,9 @@ typedef struct bn_symbol {
     int price_scale;
     int size_scale;
     int depth_seen;
+    /* The last trade and aggTrade ids decoded: ids only grow, so one not
+     * above them is a repeat (the overlap of a planned reconnect). */
+    uint64_t last_trade_id, last_agg_id;
     /* Book synchronisation (binance_book.c). */
     int synced;         /* book_id is the id of the book the events built */
     int bridging;       /* the next applied diff must straddle book_id */
@@ -230,6 +233,15 @@ int bn_req_cancel(bn_request *r, const bn_auth *a, const char *symbol, const cha
 int bn_req_open_orders(bn_request *r, const bn_auth *a, const char *symbol, int64_t now_ms,
                        char *err, size_t errlen);
 int bn_req_account(bn_request *r, const bn_auth *a, int64_t now_ms, char *err, size_t errlen);
+/* GET /api/v3/order of client_id (weight 4). */
+int bn_req_query_order(bn_request *r, const bn_auth *a, const char *symbol,
+                       const char *client_id, int64_t now_ms, char *err, size_t errlen);
+/* GET /api/v3/myTrades of one order (weight 5 with orderId, the docs'
+ * "Account trade list"): trades with an id of at least from_id, oldest
+ * first, at most limit (1..BN_MY_TRADES_MAX). */
+#define BN_MY_TRADES_MAX 1000
+int bn_req_my_trades(bn_request *r, const bn_auth *a, const char *symbol, int64_t order_id,
+                     int64_t from_id, int limit, int64_t now_ms, char *err, size_t errlen);
 int bn_req_listen_key_create(bn_request *r, const bn_auth *a, char *err, size_t errlen);
 int bn_req_listen_key_keepalive(bn_request *r, const bn_auth *a, const char *listen_key,
                                 char *err, size_t errlen);
@@ -290,7 +302,16 @@ typedef struct bn_fill {
     int64_t trade_id;
 } bn_fill;
 
+/* One trade of the account (myTrades). */
+typedef struct bn_trade {
+    bn_fill fill;                  /* price, qty, commission and its asset, trade id */
+    int64_t order_id;
+    int64_t time_ms;
+    int is_buyer, is_maker;
+} bn_trade;
+
 typedef int (*bn_fill_fn)(void *ud, const bn_order_state *o, const bn_fill *f);
+typedef int (*bn_trade_fn)(void *ud, const bn_trade *t);
 typedef int (*bn_order_fn)(void *ud, const bn_order_state *o);
 typedef int (*bn_balance_fn)(void *ud, const char *asset, bn_amount free_, bn_amount locked);
 
@@ -309,6 +330,9 @@ int bn_parse_order(bn_conn *c, const char *body, size_t len, bn_order_state *o,
                    bn_fill_fn fill_fn, void *ud, char *err, size_t errlen);
 int bn_parse_open_orders(bn_conn *c, const char *body, size_t len, bn_order_fn fn, void *ud,
                          char *err, size_t errlen);
+/* myTrades: each trade to fn, in order. */
+int bn_parse_my_trades(bn_conn *c, const char *body, size_t len, bn_trade_fn fn, void *ud,
+                       char *err, size_t errlen);
 int bn_parse_account(bn_conn *c, const char *body, size_t len, bn_balance_fn fn, void *ud,
                      char *err, size_t errlen);
 int bn_parse_server_time(bn_conn *c, const char *body, size_t len, int64_t *server_ms,
@@ -410,6 +434,7 @@ int bn_live_submit(void *self, const lutra_order *o);
 int bn_live_cancel(void *self, const lutra_order *o);
 int bn_live_query_orders(void *self);
 int bn_live_query_balances(void *self);
+int bn_live_query_order(void *self, const lutra_order *o);
 /* Stop, and free the live state. */
 void bn_live_free(bn_conn *c);
 

@@ -8,7 +8,8 @@
  *     synchronisation (binance_book.c);
  *   - trade and aggTrade: "m" true (the buyer was the maker) means the
  *     seller was the aggressor; USD-M trades that are not "X":"MARKET"
- *     (insurance fund, ADL) are no market trades and return 1;
+ *     (insurance fund, ADL) are no market trades and return 1, and so does
+ *     a repeat (an id not above the symbol's last, see trade_is_new);
  *   - bookTicker -> LUTRA_EV_QUOTE (spot's has no time: receive time and
  *     LUTRA_F_ONE_TS);
  *   - a bare REST depth body {"lastUpdateId":..,"bids":..,"asks":..}.
@@ -235,23 +236,53 @@ static int market_trade(bn_conn *c, json_value *m, const char *what)
     return len == 6 && memcmp(x, "MARKET", 6) == 0;
 }
 
-static int decode_trade(bn_conn *c, json_value *m, int64_t recv_ns, const char *what)
+/*
+ * The trade's id (key "t", or "a" for an aggTrade) against the last one of
+ * its kind decoded for s. A planned reconnect overlaps two connections, and
+ * the message both carried may come twice: ids only grow, so one not above
+ * the last is that repeat. A message without the id is taken as new.
+ * @return 1 new (remembered), 0 a repeat, -1 malformed (logged).
+ */
+static int trade_is_new(bn_conn *c, bn_symbol *s, json_value *m, int agg, const char *what)
 {
+    const char *key = agg ? "a" : "t";
+    uint64_t *last = agg ? &s->last_agg_id : &s->last_trade_id;
+    uint64_t id;
+    json_value v;
+    int rc = opt_field(c, m, key, &v, what);
+
+    if (rc <= 0)
+        return rc == 0 ? 1 : -1;
+    if (c->api->json_uint64(&v, &id) != 0)
+        return type_error(c, what, key);
+    if (id <= *last && *last != 0)
+        return 0;
+    *last = id;
+    return 1;
+}
+
+/* A trade, or with agg an aggTrade. */
+static int decode_trade(bn_conn *c, json_value *m, int64_t recv_ns, int agg)
+{
+    const char *what = agg ? "aggTrade" : "trade";
     lutra_event ev;
     bn_symbol *s;
     const char *p, *q;
     size_t plen, qlen;
     json_value v;
-    int maker;
+    int maker, fresh;
 
     memset(&ev, 0, sizeof ev);
     ev.trade.h.ts_recv = recv_ns;
-    if (!(s = read_symbol(c, m, what)) || read_text(c, m, "p", what, &p, &plen) != 0 ||
-        read_text(c, m, "q", what, &q, &qlen) != 0 ||
+    if (!(s = read_symbol(c, m, what)) ||
+        (fresh = trade_is_new(c, s, m, agg, what)) < 0 ||
+        read_text(c, m, "p", what, &p, &plen) != 0 || read_text(c, m, "q", what, &q, &qlen) != 0 ||
         read_ms(c, m, "T", what, &ev.trade.h.ts_exch) != 0 || field(c, m, "m", &v, what) != 0)
         return -1;
     if (c->api->json_bool(&v, &maker) != 0)
         return type_error(c, what, "m");
+    if (!fresh)
+        return 1;
     int is_market = market_trade(c, m, what);
     if (is_market <= 0)
         return is_market < 0 ? -1 : 1;
@@ -372,9 +403,9 @@ static int decode_event(bn_conn *c, json_value *m, json_value *e, int64_t recv_n
     if (IS("depthUpdate"))
         return decode_depth(c, m, recv_ns);
     if (IS("trade"))
-        return decode_trade(c, m, recv_ns, "trade");
+        return decode_trade(c, m, recv_ns, 0);
     if (IS("aggTrade"))
-        return decode_trade(c, m, recv_ns, "aggTrade");
+        return decode_trade(c, m, recv_ns, 1);
     if (IS("bookTicker"))
         return decode_quote(c, m, recv_ns, 1);
 #undef IS

@@ -13,7 +13,11 @@
  *   snapshot) gets a new one. With keys: POST /api/v3/userDataStream and
  *   the user stream ws_url/ws/<listenKey>, kept alive every 30 minutes;
  *   after it reconnects, open orders and balances are asked again so a fill
- *   during the drop is not missed.
+ *   during the drop is not missed. Each stream's connection is replaced by
+ *   a planned reconnect before Binance's 24-hour limit (ws_max_age_s).
+ *
+ * query_order: GET /api/v3/order by lutra's id, then the order's trades
+ * (GET /api/v3/myTrades) as FILLs, then the STATUS that ends the answer.
  *
  * Every REST call goes through one FIFO queue, drained from a timer: the
  * weight tracker (binance_rest.c) says when a call may leave, a 429/418
@@ -43,6 +47,11 @@
 #define KEEPALIVE_MS (30 * 60 * 1000)
 #define SNAPSHOT_RETRY_MS 500
 #define SETUP_RETRY_MS 5000
+/* Binance closes a WebSocket connection after 24 hours: each one is
+ * replaced by a planned reconnect before, at this age (ws_max_age_s). */
+#define WS_MAX_AGE_DEFAULT_MS (INT64_C(84600) * 1000)
+#define WS_MAX_AGE_LIMIT_MS (INT64_C(86400) * 1000)
+#define WS_AGE_RETRY_MS 60000 /* a planned reconnect still under way: try again */
 
 enum call_kind {
     CALL_TIME = 1,
@@ -53,12 +62,14 @@ enum call_kind {
     CALL_NEW_ORDER,
     CALL_CANCEL,
     CALL_OPEN_ORDERS,
-    CALL_ACCOUNT
+    CALL_ACCOUNT,
+    CALL_QUERY_ORDER,
+    CALL_MY_TRADES
 };
 
 static const char *const call_names[] = {
     "", "server time", "exchangeInfo", "depth snapshot", "listenKey", "listenKey keepalive",
-    "new order", "cancel", "open orders", "account",
+    "new order", "cancel", "open orders", "account", "query order", "order's trades",
 };
 
 typedef struct bn_live bn_live;
@@ -69,12 +80,17 @@ typedef struct bn_call {
     bn_live *L;
     int kind;          /* enum call_kind */
     int queued;        /* not sent yet */
-    size_t sym;        /* DEPTH, NEW_ORDER, CANCEL: index in L->syms */
+    size_t sym;        /* DEPTH and the order calls: index in L->syms */
     uint64_t http_id;  /* in flight */
     int64_t sent_ms;
     bn_request req;
-    lutra_order order; /* NEW_ORDER, CANCEL */
+    lutra_order order; /* NEW_ORDER, CANCEL, QUERY_ORDER, MY_TRADES */
     char local_err[256]; /* refused before it left: reported from the queue */
+    /* MY_TRADES: the order as QUERY_ORDER found it, the next page's first
+     * trade id, and the size its trades reported so far add up to. */
+    bn_order_state state;
+    int64_t from_trade_id;
+    int64_t trades_qty;
 } bn_call;
 
 typedef struct live_sym {
@@ -97,6 +113,14 @@ typedef struct live_trade {
     int64_t id;
 } live_trade;
 
+/* A stream's age: at ws_max_age_ms it is replaced by a planned reconnect. */
+typedef struct stream_age {
+    struct bn_live *L;
+    lutra_ws **ws;     /* &L->market_ws or &L->user_ws */
+    const char *name;
+    uint64_t timer;
+} stream_age;
+
 struct bn_live {
     bn_conn *c;
     const lutra_host_api *api;
@@ -114,6 +138,8 @@ struct bn_live {
     uint64_t setup_timer;
     uint64_t keepalive_timer;
     lutra_ws *market_ws, *user_ws;
+    int64_t ws_max_age_ms;
+    stream_age market_age, user_age;
     int market_open;
     int user_opened;   /* the user stream opened once: later opens are reconnects */
     char listen_key[LIVE_LISTEN_KEY_MAX];
@@ -126,6 +152,9 @@ struct bn_live {
 
 static void pump(bn_live *L);
 static void call_fail(bn_call *k, int cls, const char *reason);
+static void age_arm(stream_age *a);
+static void age_arm_in(stream_age *a, int64_t ms);
+static void age_stop(stream_age *a);
 
 static int64_t now_ms(bn_live *L)
 {
@@ -377,6 +406,12 @@ static int call_build(bn_call *k, int64_t now, char *err, size_t errlen)
         return bn_req_open_orders(r, &L->auth, NULL, now, err, errlen);
     case CALL_ACCOUNT:
         return bn_req_account(r, &L->auth, now, err, errlen);
+    case CALL_QUERY_ORDER:
+        return bn_req_query_order(r, &L->auth, L->syms[k->sym].s->name, k->order.id, now, err,
+                                  errlen);
+    case CALL_MY_TRADES:
+        return bn_req_my_trades(r, &L->auth, L->syms[k->sym].s->name, k->state.order_id,
+                                k->from_trade_id, BN_MY_TRADES_MAX, now, err, errlen);
     }
     snprintf(err, errlen, "unknown call kind %d", k->kind);
     return -1;
@@ -482,13 +517,20 @@ static void snapshot_later(bn_live *L, live_sym *ls)
             L->api->timer_add(L->h, SNAPSHOT_RETRY_MS * MS_NS, 0, snapshot_retry, ls);
 }
 
+static void query_failed(bn_call *k, int cls, const char *reason);
+
+/* Does a call of this kind concern one symbol (k->sym)? */
+static int call_has_symbol(int kind)
+{
+    return kind == CALL_DEPTH || kind == CALL_NEW_ORDER || kind == CALL_CANCEL ||
+           kind == CALL_QUERY_ORDER || kind == CALL_MY_TRADES;
+}
+
 /* What a failed call means for what it carried. */
 static void call_fail(bn_call *k, int cls, const char *reason)
 {
     bn_live *L = k->L;
-    live_sym *ls = k->kind == CALL_DEPTH || k->kind == CALL_NEW_ORDER || k->kind == CALL_CANCEL
-                       ? &L->syms[k->sym]
-                       : NULL;
+    live_sym *ls = call_has_symbol(k->kind) ? &L->syms[k->sym] : NULL;
     int64_t t = L->api->now(L->h);
 
     L->api->log(L->h, cls == BN_ERR_REJECTED ? LUTRA_LOG_INFO : LUTRA_LOG_WARN, "%s failed (%s): %s",
@@ -524,6 +566,10 @@ static void call_fail(bn_call *k, int cls, const char *reason)
         /* The key expired or was closed (-1125): start over with a new one. */
         L->listen_key[0] = '\0';
         call_add(L, CALL_LISTEN_KEY, 0, NULL);
+        break;
+    case CALL_QUERY_ORDER:
+    case CALL_MY_TRADES:
+        query_failed(k, cls, reason);
         break;
     default:
         break;
@@ -744,6 +790,42 @@ static void on_cancel(bn_call *k, const lutra_http_response *r)
                  ms_or_now(L, o.time_ms), "canceled on request");
 }
 
+/* The status a STATUS reports for a Binance order status. Binance's
+ * PENDING_NEW (an order list's order waiting for its turn) is at the venue
+ * already: NEW. */
+static uint8_t status_from_binance(int status)
+{
+    switch (status) {
+    case BN_ST_NEW:
+    case BN_ST_PENDING_NEW: return LUTRA_ORDER_NEW;
+    case BN_ST_PARTIALLY_FILLED: return LUTRA_ORDER_PARTIALLY_FILLED;
+    case BN_ST_FILLED: return LUTRA_ORDER_FILLED;
+    case BN_ST_CANCELED: return LUTRA_ORDER_CANCELED;
+    case BN_ST_PENDING_CANCEL: return LUTRA_ORDER_PENDING_CANCEL;
+    case BN_ST_REJECTED: return LUTRA_ORDER_REJECTED;
+    case BN_ST_EXPIRED:
+    case BN_ST_EXPIRED_IN_MATCH: return LUTRA_ORDER_EXPIRED;
+    default: return LUTRA_ORDER_PENDING_NEW; /* none said: not known */
+    }
+}
+
+/* x: a STATUS of order o (of ls's symbol) under lutra's id.
+ * @return 0, or -1 when a value does not fit the symbol's scales (logged). */
+static int status_report(bn_live *L, const live_sym *ls, const bn_order_state *o,
+                         const char *id, lutra_exec *x)
+{
+    exec_init(x, LUTRA_EXEC_STATUS, id, ms_or_now(L, o->time_ms));
+    x->status = status_from_binance(o->status);
+    x->side = o->side == BN_SELL ? LUTRA_SIDE_SELL : LUTRA_SIDE_BUY;
+    snprintf(x->venue_order_id, sizeof x->venue_order_id, "%" PRId64, o->order_id);
+    if (bn_amount_rescale(o->price, ls->s->price_scale, &x->price) == 0 &&
+        bn_amount_rescale(o->orig_qty, ls->s->size_scale, &x->qty) == 0 &&
+        bn_amount_rescale(o->executed_qty, ls->s->size_scale, &x->filled) == 0)
+        return 0;
+    L->api->log(L->h, LUTRA_LOG_ERROR, "order %s does not fit %s's scales", id, ls->s->name);
+    return -1;
+}
+
 static int on_open_order(void *ud, const bn_order_state *o)
 {
     bn_live *L = ud;
@@ -755,17 +837,8 @@ static int on_open_order(void *ud, const bn_order_state *o)
                     o->symbol, o->client_id);
         return 0;
     }
-    exec_init(&x, LUTRA_EXEC_STATUS, o->client_id, ms_or_now(L, o->time_ms));
-    x.side = o->side == BN_SELL ? LUTRA_SIDE_SELL : LUTRA_SIDE_BUY;
-    snprintf(x.venue_order_id, sizeof x.venue_order_id, "%" PRId64, o->order_id);
-    if (bn_amount_rescale(o->price, ls->s->price_scale, &x.price) != 0 ||
-        bn_amount_rescale(o->orig_qty, ls->s->size_scale, &x.qty) != 0 ||
-        bn_amount_rescale(o->executed_qty, ls->s->size_scale, &x.filled) != 0) {
-        L->api->log(L->h, LUTRA_LOG_ERROR, "open order %s does not fit %s's scales",
-                    o->client_id, o->symbol);
-        return 0;
-    }
-    exec_emit(L, &x, ls);
+    if (status_report(L, ls, o, o->client_id, &x) == 0)
+        exec_emit(L, &x, ls);
     return 0;
 }
 
@@ -782,6 +855,160 @@ static void on_open_orders(bn_live *L, const lutra_http_response *r)
     }
     exec_init(&done, LUTRA_EXEC_STATUS, "", L->api->now(L->h));
     L->api->emit_exec(L->h, &done);
+}
+
+/* ---- One order's fate (query_order) ----
+ *
+ * GET /api/v3/order by lutra's id; when something was executed, the
+ * order's trades follow (GET /api/v3/myTrades, a page of BN_MY_TRADES_MAX
+ * at a time) as FILLs, then the STATUS that ends the answer. Every step is
+ * a call of the queue: weighed, backed off, never retried here.
+ */
+
+#define QUERY_UNKNOWN "query failed, the outcome is still unknown"
+
+/* End the answer with a STATUS made of the order asked about: the venue
+ * told nothing of it. */
+static void query_end(bn_call *k, uint8_t status, const char *why, const char *detail)
+{
+    bn_live *L = k->L;
+    lutra_exec x;
+
+    exec_init(&x, LUTRA_EXEC_STATUS, k->order.id, L->api->now(L->h));
+    x.status = status;
+    x.side = k->order.side;
+    x.price = k->order.price;
+    x.qty = k->order.qty;
+    snprintf(x.reason, sizeof x.reason, "%s: %s", why, detail);
+    exec_emit(L, &x, &L->syms[k->sym]);
+}
+
+static void query_failed(bn_call *k, int cls, const char *reason)
+{
+    if (k->kind == CALL_QUERY_ORDER && cls == BN_ERR_UNKNOWN_ORDER)
+        query_end(k, LUTRA_ORDER_REJECTED, "the venue does not know this order", reason);
+    else
+        query_end(k, LUTRA_ORDER_PENDING_NEW, QUERY_UNKNOWN, reason);
+}
+
+/* The STATUS of what the venue holds: it ends the answer. */
+static void query_status(bn_call *k)
+{
+    bn_live *L = k->L;
+    live_sym *ls = &L->syms[k->sym];
+    lutra_exec x;
+
+    if (status_report(L, ls, &k->state, k->order.id, &x) != 0) {
+        query_end(k, LUTRA_ORDER_PENDING_NEW, QUERY_UNKNOWN,
+                  "the venue's values do not fit the instrument's scales");
+        return;
+    }
+    if (x.status == LUTRA_ORDER_CANCELED || x.status == LUTRA_ORDER_REJECTED ||
+        x.status == LUTRA_ORDER_EXPIRED)
+        snprintf(x.reason, sizeof x.reason, "binance: %s at the venue",
+                 bn_order_status_name(k->state.status));
+    exec_emit(L, &x, ls);
+}
+
+/* Queue the page of k's order's trades from trade id from_id on.
+ * @return 0, or -1 (out of memory, logged). */
+static int query_trades(bn_call *k, int64_t from_id)
+{
+    bn_call *next = call_add(k->L, CALL_MY_TRADES, k->sym, &k->order);
+
+    if (!next)
+        return -1;
+    next->state = k->state;
+    next->from_trade_id = from_id;
+    next->trades_qty = k->trades_qty;
+    return 0;
+}
+
+static void on_query_order(bn_call *k, const lutra_http_response *r)
+{
+    char err[256];
+
+    if (bn_parse_order(k->L->c, r->body, r->body_len, &k->state, NULL, NULL, err,
+                       sizeof err) != 0) {
+        query_end(k, LUTRA_ORDER_PENDING_NEW, QUERY_UNKNOWN, err);
+        return;
+    }
+    if (k->state.executed_qty.v == 0) {
+        query_status(k);
+        return;
+    }
+    k->trades_qty = 0;
+    if (query_trades(k, 0) != 0)
+        query_end(k, LUTRA_ORDER_PENDING_NEW, QUERY_UNKNOWN, "out of memory asking its trades");
+}
+
+typedef struct trades_page {
+    bn_call *k;
+    size_t n;          /* trades in the page */
+} trades_page;
+
+/* One trade of the order: a FILL, reported whether or not it was before
+ * (the engine counts a trade id once). */
+static int on_query_trade(void *ud, const bn_trade *t)
+{
+    trades_page *pg = ud;
+    bn_call *k = pg->k;
+    bn_live *L = k->L;
+    live_sym *ls = &L->syms[k->sym];
+    lutra_exec x;
+
+    pg->n++;
+    k->from_trade_id = t->fill.trade_id + 1;
+    if (t->order_id != k->state.order_id)
+        return 0; /* not asked for */
+    exec_init(&x, LUTRA_EXEC_FILL, k->order.id, ms_or_now(L, t->time_ms));
+    x.side = t->is_buyer ? LUTRA_SIDE_BUY : LUTRA_SIDE_SELL;
+    x.liquidity = t->is_maker ? LUTRA_LIQ_MAKER : LUTRA_LIQ_TAKER;
+    snprintf(x.venue_order_id, sizeof x.venue_order_id, "%" PRId64, t->order_id);
+    snprintf(x.trade_id, sizeof x.trade_id, "%" PRId64, t->fill.trade_id);
+    snprintf(x.fee_asset, sizeof x.fee_asset, "%s", t->fill.commission_asset);
+    if (bn_amount_rescale(t->fill.price, ls->s->price_scale, &x.price) != 0 ||
+        bn_amount_rescale(t->fill.qty, ls->s->size_scale, &x.qty) != 0 ||
+        bn_amount_rescale(t->fill.commission, 8, &x.fee) != 0) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "trade %" PRId64 " of order %s does not fit %s's "
+                    "scales", t->fill.trade_id, k->order.id, ls->s->name);
+        return -1;
+    }
+    k->trades_qty += x.qty;
+    x.filled = k->trades_qty;
+    trade_seen(L, k->sym, t->fill.trade_id); /* the user stream need not tell it again */
+    exec_emit(L, &x, ls);
+    return 0;
+}
+
+static void on_my_trades(bn_call *k, const lutra_http_response *r)
+{
+    trades_page pg = {k, 0};
+    int64_t executed = 0;
+    char err[256];
+
+    if (bn_parse_my_trades(k->L->c, r->body, r->body_len, on_query_trade, &pg, err,
+                           sizeof err) != 0) {
+        query_end(k, LUTRA_ORDER_PENDING_NEW, QUERY_UNKNOWN, err);
+        return;
+    }
+    if (pg.n == BN_MY_TRADES_MAX) {
+        if (query_trades(k, k->from_trade_id) != 0)
+            query_end(k, LUTRA_ORDER_PENDING_NEW, QUERY_UNKNOWN, "out of memory asking its "
+                      "trades");
+        return;
+    }
+    /* The trade list is read from a database that may lag the order. */
+    if (bn_amount_rescale(k->state.executed_qty, k->L->syms[k->sym].s->size_scale,
+                          &executed) != 0 ||
+        executed != k->trades_qty) {
+        snprintf(err, sizeof err, "its trades add up to %" PRId64 " of the %" PRId64
+                 " executed (size units): the venue's trade list is behind",
+                 k->trades_qty, executed);
+        query_end(k, LUTRA_ORDER_PENDING_NEW, QUERY_UNKNOWN, err);
+        return;
+    }
+    query_status(k);
 }
 
 static int balance_emit(bn_live *L, const char *asset, size_t alen, bn_amount free_,
@@ -840,6 +1067,8 @@ static void call_done(bn_call *k, const lutra_http_response *r)
     case CALL_CANCEL: on_cancel(k, r); break;
     case CALL_OPEN_ORDERS: on_open_orders(L, r); break;
     case CALL_ACCOUNT: on_account(L, r); break;
+    case CALL_QUERY_ORDER: on_query_order(k, r); break;
+    case CALL_MY_TRADES: on_my_trades(k, r); break;
     default: break;
     }
 }
@@ -890,12 +1119,14 @@ static void on_market_state(void *ud, const lutra_ws_status *st)
 
     if (st->state == LUTRA_WS_OPEN) {
         L->market_open = 1;
+        age_arm(&L->market_age);
         for (size_t i = 0; i < L->nsyms; i++)
             if (!L->syms[i].s->synced)
                 snapshot_request(L, &L->syms[i]);
         check_sync(L);
     } else if (st->state == LUTRA_WS_CLOSED) {
         L->market_open = 0;
+        age_stop(&L->market_age);
         L->api->log(L->h, LUTRA_LOG_WARN, "market stream closed: %s, retry in %" PRId64 " ms",
                     st->reason ? st->reason : "?", st->retry_in_ms);
         feed_state(L, LUTRA_FEED_DISCONNECTED, st->reason);
@@ -1127,7 +1358,9 @@ static void on_user_state(void *ud, const lutra_ws_status *st)
             call_add(L, CALL_ACCOUNT, 0, NULL);
         }
         L->user_opened = 1;
+        age_arm(&L->user_age);
     } else if (st->state == LUTRA_WS_CLOSED) {
+        age_stop(&L->user_age);
         L->api->log(L->h, LUTRA_LOG_WARN, "user stream closed: %s, retry in %" PRId64 " ms",
                     st->reason ? st->reason : "?", st->retry_in_ms);
     }
@@ -1141,6 +1374,7 @@ static void user_open(bn_live *L)
     if (L->user_ws) {
         L->api->ws_close(L->user_ws);
         L->user_ws = NULL;
+        age_stop(&L->user_age);
     }
     snprintf(url, sizeof url, "%s/ws/%s", L->ws_url, L->listen_key);
     memset(&cfg, 0, sizeof cfg);
@@ -1225,6 +1459,25 @@ static int config_symbols(bn_live *L)
     return 0;
 }
 
+/* ws_max_age_s: seconds, up to three decimals; 84600 (23.5 h) when unset. */
+static int config_ws_max_age(bn_live *L)
+{
+    const char *v = L->api->config_get(L->h, "ws_max_age_s");
+    int64_t ms;
+
+    L->ws_max_age_ms = WS_MAX_AGE_DEFAULT_MS;
+    if (!v)
+        return 0;
+    if (L->api->fixed_parse(v, strlen(v), 3, &ms) != 0 || ms <= 0 ||
+        ms > WS_MAX_AGE_LIMIT_MS) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "config ws_max_age_s \"%.40s\": want seconds above 0 "
+                    "and at most 86400 (Binance closes a connection at 24 hours)", v);
+        return -1;
+    }
+    L->ws_max_age_ms = ms;
+    return 0;
+}
+
 static int config_keys(bn_live *L)
 {
     const char *key = L->api->secret_get(L->h, "api_key");
@@ -1289,9 +1542,11 @@ int bn_live_start(void *self)
     L->h = c->host;
     L->auth.recv_window_ms = BN_RECV_WINDOW_DEFAULT;
     bn_ratelimit_init(&L->rl);
+    L->market_age = (stream_age){.L = L, .ws = &L->market_ws, .name = "market stream"};
+    L->user_age = (stream_age){.L = L, .ws = &L->user_ws, .name = "user stream"};
     c->live = L;
     if (config_url(L, "rest_url", L->rest_url) != 0 || config_url(L, "ws_url", L->ws_url) != 0 ||
-        config_symbols(L) != 0 || config_keys(L) != 0) {
+        config_symbols(L) != 0 || config_ws_max_age(L) != 0 || config_keys(L) != 0) {
         bn_live_free(c);
         return -1;
     }
@@ -1310,6 +1565,59 @@ static void cancel_timer(bn_live *L, uint64_t *id)
     *id = 0;
 }
 
+/* ---- Planned reconnects ----
+ *
+ * Binance closes a WebSocket connection after 24 hours. At ws_max_age_ms a
+ * stream's connection is replaced by a planned reconnect: the host opens a
+ * second connection and switches to it once it delivers (lutra_plugin.h,
+ * ws_reconnect_planned). Messages both connections carried around the
+ * switch may come twice: depth diffs already in the book are ignored by
+ * its sequence check, trades by their ids (binance_decode.c), user stream
+ * reports by the rings above. The switch is silent (no OPEN): the timer is
+ * armed again for the new connection at once; a connection that opens
+ * after a drop arms it afresh.
+ */
+
+static void stream_aged(void *ud)
+{
+    stream_age *a = ud;
+    bn_live *L = a->L;
+
+    a->timer = 0;
+    if (!*a->ws)
+        return;
+    if (L->api->ws_reconnect_planned(*a->ws) != 0) {
+        /* The previous one has not switched yet (a quiet stream switches at
+         * its first message, or when the old connection is closed). */
+        L->api->log(L->h, LUTRA_LOG_INFO, "%s: a planned reconnect is still under way, "
+                    "another in %d s", a->name, WS_AGE_RETRY_MS / 1000);
+        age_arm_in(a, WS_AGE_RETRY_MS);
+        return;
+    }
+    L->api->log(L->h, LUTRA_LOG_INFO, "%s: %" PRId64 " ms old, replaced by a planned "
+                "reconnect", a->name, L->ws_max_age_ms);
+    age_arm(a);
+}
+
+static void age_arm_in(stream_age *a, int64_t ms)
+{
+    bn_live *L = a->L;
+
+    cancel_timer(L, &a->timer);
+    a->timer = L->api->timer_add(L->h, ms * MS_NS, 0, stream_aged, a);
+}
+
+/* A connection of the stream has just opened: replace it when it is old. */
+static void age_arm(stream_age *a)
+{
+    age_arm_in(a, a->L->ws_max_age_ms);
+}
+
+static void age_stop(stream_age *a)
+{
+    cancel_timer(a->L, &a->timer);
+}
+
 int bn_live_stop(void *self)
 {
     bn_conn *c = self;
@@ -1325,6 +1633,8 @@ int bn_live_stop(void *self)
     cancel_timer(L, &L->kick_timer);
     cancel_timer(L, &L->setup_timer);
     cancel_timer(L, &L->keepalive_timer);
+    age_stop(&L->market_age);
+    age_stop(&L->user_age);
     for (size_t i = 0; i < L->nsyms; i++) {
         cancel_timer(L, &L->syms[i].retry_timer);
         L->syms[i].snapshot_wanted = 0;
@@ -1392,4 +1702,20 @@ int bn_live_query_orders(void *self)
 int bn_live_query_balances(void *self)
 {
     return query(self, CALL_ACCOUNT);
+}
+
+int bn_live_query_order(void *self, const lutra_order *o)
+{
+    bn_conn *c = self;
+    bn_live *L = c->live;
+    size_t sym;
+
+    if (!L || !L->keyed || !L->defined)
+        return -1; /* not connected, or no keys */
+    if (order_symbol(L, o, &sym) != 0) {
+        L->api->log(L->h, LUTRA_LOG_ERROR, "query_order %s: instrument %u is not one of this "
+                    "venue's symbols", o->id, o->instrument);
+        return -1;
+    }
+    return call_add(L, CALL_QUERY_ORDER, sym, o) ? 0 : -1;
 }

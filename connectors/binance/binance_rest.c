@@ -266,6 +266,36 @@ int bn_req_account(bn_request *r, const bn_auth *a, int64_t now_ms, char *err, s
     return req_sign(r, a, now_ms, err, errlen);
 }
 
+int bn_req_query_order(bn_request *r, const bn_auth *a, const char *symbol,
+                       const char *client_id, int64_t now_ms, char *err, size_t errlen)
+{
+    req_begin(r, "GET", "/api/v3/order", 4, 0);
+    if (check_symbol("query order", symbol, err, errlen) != 0 ||
+        check_client_id("query order", client_id, err, errlen) != 0)
+        return -1;
+    bn_query_add_str(&r->query, "symbol", symbol);
+    bn_query_add_str(&r->query, "origClientOrderId", client_id);
+    return req_sign(r, a, now_ms, err, errlen);
+}
+
+int bn_req_my_trades(bn_request *r, const bn_auth *a, const char *symbol, int64_t order_id,
+                     int64_t from_id, int limit, int64_t now_ms, char *err, size_t errlen)
+{
+    req_begin(r, "GET", "/api/v3/myTrades", 5, 0);
+    if (check_symbol("trades", symbol, err, errlen) != 0)
+        return -1;
+    if (order_id <= 0 || from_id < 0 || limit < 1 || limit > BN_MY_TRADES_MAX) {
+        snprintf(err, errlen, "trades of %s: orderId %" PRId64 ", fromId %" PRId64
+                 " or limit %d out of range", symbol, order_id, from_id, limit);
+        return -1;
+    }
+    bn_query_add_str(&r->query, "symbol", symbol);
+    bn_query_add_int(&r->query, "orderId", order_id);
+    bn_query_add_int(&r->query, "fromId", from_id);
+    bn_query_add_int(&r->query, "limit", limit);
+    return req_sign(r, a, now_ms, err, errlen);
+}
+
 int bn_req_listen_key_create(bn_request *r, const bn_auth *a, char *err, size_t errlen)
 {
     req_begin(r, "POST", "/api/v3/userDataStream", 2, 0);
@@ -863,6 +893,56 @@ int bn_parse_open_orders(bn_conn *c, const char *body, size_t len, bn_order_fn f
         if (parse_order_object(c, &obj, &o, NULL, NULL, err, errlen) != 0)
             return -1;
         if (fn && fn(ud, &o) != 0)
+            return stopped(what, err, errlen);
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+static int get_bool(bn_conn *c, json_value *obj, const char *key, int *out, const char *what,
+                    char *err, size_t errlen)
+{
+    json_value v;
+    if (get(c, obj, key, &v, what, err, errlen) != 0)
+        return -1;
+    return c->api->json_bool(&v, out) == 0 ? 0 : fail_json(c, what, key, err, errlen);
+}
+
+static int parse_trade(bn_conn *c, json_value *obj, bn_trade *t, char *err, size_t errlen)
+{
+    static const char what[] = "trades";
+    bn_fill *f = &t->fill;
+
+    memset(t, 0, sizeof *t);
+    return get_i64(c, obj, "id", &f->trade_id, what, err, errlen) == 0 &&
+                   get_i64(c, obj, "orderId", &t->order_id, what, err, errlen) == 0 &&
+                   get_amount(c, obj, "price", &f->price, what, err, errlen) == 0 &&
+                   get_amount(c, obj, "qty", &f->qty, what, err, errlen) == 0 &&
+                   get_amount(c, obj, "commission", &f->commission, what, err, errlen) == 0 &&
+                   get_string(c, obj, "commissionAsset", f->commission_asset,
+                              sizeof f->commission_asset, what, err, errlen) == 0 &&
+                   get_i64(c, obj, "time", &t->time_ms, what, err, errlen) == 0 &&
+                   get_bool(c, obj, "isBuyer", &t->is_buyer, what, err, errlen) == 0 &&
+                   get_bool(c, obj, "isMaker", &t->is_maker, what, err, errlen) == 0
+               ? 0
+               : -1;
+}
+
+int bn_parse_my_trades(bn_conn *c, const char *body, size_t len, bn_trade_fn fn, void *ud,
+                       char *err, size_t errlen)
+{
+    static const char what[] = "trades";
+    bn_trade t;
+    json_value root, obj;
+    json_iter it;
+    int rc;
+
+    if (parse_root(c, body, len, &root, what, err, errlen) != 0 ||
+        array_begin(c, &root, &it, what, "(the array)", err, errlen) != 0)
+        return -1;
+    while ((rc = array_next(c, &it, &obj, what, "(the array)", err, errlen)) == 1) {
+        if (parse_trade(c, &obj, &t, err, errlen) != 0)
+            return -1;
+        if (fn && fn(ud, &t) != 0)
             return stopped(what, err, errlen);
     }
     return rc < 0 ? -1 : 0;

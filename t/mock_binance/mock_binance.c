@@ -968,6 +968,9 @@ void mock_binance_get_stats(mock_binance *mx, mock_binance_stats *out)
     out->requests = mx->requests;
     out->rest_connections = mx->nconns;
     out->ws_connections = mws_connections(mx->ws);
+    out->ws_accepted = mws_accepted(mx->ws);
+    out->ws_user_accepted = mws_user_accepted(mx->ws);
+    out->weight_total = mx->weight.total;
     out->feed_messages = mx->feed ? mfeed_applied(mx->feed) : 0;
     out->feed_ended = mx->feed_ended;
     pthread_mutex_unlock(&mx->lock);

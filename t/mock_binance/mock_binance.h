@@ -61,6 +61,9 @@ typedef struct mock_binance_stats {
     uint64_t requests;      /* REST requests received */
     uint64_t rest_connections; /* open now */
     int ws_connections;     /* open now */
+    uint64_t ws_accepted;   /* WebSocket connections accepted so far */
+    uint64_t ws_user_accepted; /* of them, user data streams (a listenKey) */
+    int64_t weight_total;   /* REQUEST_WEIGHT counted so far, every minute's */
     uint64_t feed_messages; /* market messages applied from the feed */
     int feed_ended;
 } mock_binance_stats;

@@ -55,8 +55,10 @@ struct mexch {
     size_t nassets, assets_cap;
     mexch_order *orders;
     size_t norders, orders_cap;
-    mexch_fill *fills;
+    mexch_fill *fills;       /* of the order being placed */
     size_t nfills, fills_cap;
+    mexch_trade *trades;     /* every fill of ours, for myTrades */
+    size_t ntrades, trades_cap;
     uint64_t next_order_id, next_exec_id;
     int gap;
     struct evbuffer *out; /* the message being built */
@@ -172,6 +174,7 @@ void mexch_free(mexch *x)
     free(x->assets);
     free(x->orders);
     free(x->fills);
+    free(x->trades);
     evbuffer_free(x->out);
     free(x);
 }
@@ -592,6 +595,30 @@ static void settle_fill(mexch *x, mexch_order *o, int64_t price, int64_t qty)
     o->locked -= release;
 }
 
+/* Keep fill f of order o in the account's trade list. @return 0 or -1. */
+static int remember_trade(mexch *x, const mexch_order *o, const mexch_fill *f, int maker)
+{
+    mexch_trade *grown =
+        grow_capacity(x->trades, &x->trades_cap, x->ntrades + 1, sizeof *x->trades, 64);
+
+    if (!grown)
+        return -1;
+    x->trades = grown;
+    x->trades[x->ntrades++] = (mexch_trade){
+        .trade_id = f->trade_id,
+        .order_id = o->order_id,
+        .symbol = o->symbol,
+        .price = f->price,
+        .qty = f->qty,
+        .quote_qty = notional(f->price, f->qty),
+        .commission = f->commission,
+        .time_ms = now_ms(x),
+        .is_buyer = o->side == MEXCH_BUY,
+        .is_maker = maker,
+    };
+    return 0;
+}
+
 /* One fill of order oi; print: publish it on the trade stream (not when it
  * is part of a market trade that was printed already). */
 static int record_fill(mexch *x, size_t oi, int64_t price, int64_t qty, int maker, int print)
@@ -609,6 +636,8 @@ static int record_fill(mexch *x, size_t oi, int64_t price, int64_t qty, int make
     f->qty = qty;
     f->commission = 0;
     f->trade_id = ++s->trade_id;
+    if (remember_trade(x, o, f, maker) != 0)
+        return -1;
     o->filled += qty;
     o->quote_filled += notional(price, qty);
     o->status = o->filled == o->qty ? MEXCH_FILLED : MEXCH_PARTIALLY_FILLED;
@@ -1010,5 +1039,34 @@ size_t mexch_open_orders(const mexch *x, int sym, const mexch_order **out, size_
     for (size_t i = 0; i < x->norders && n < cap; i++)
         if (x->orders[i].working && (sym < 0 || x->orders[i].symbol == sym))
             out[n++] = &x->orders[i];
+    return n;
+}
+
+static int trade_selected(const mexch_trade *t, int sym, uint64_t order_id, int64_t from_id)
+{
+    return t->symbol == sym && (!order_id || t->order_id == order_id) &&
+           (from_id < 0 || t->trade_id >= (uint64_t)from_id);
+}
+
+size_t mexch_my_trades(const mexch *x, int sym, uint64_t order_id, int64_t from_id,
+                       const mexch_trade **out, size_t cap)
+{
+    size_t n = 0, skip = 0;
+
+    /* A symbol's trade ids grow with the list's index: its trades are in id order. */
+    if (from_id < 0) {
+        size_t selected = 0;
+        for (size_t i = 0; i < x->ntrades; i++)
+            selected += (size_t)trade_selected(&x->trades[i], sym, order_id, from_id);
+        skip = selected > cap ? selected - cap : 0;
+    }
+    for (size_t i = 0; i < x->ntrades && n < cap; i++) {
+        if (!trade_selected(&x->trades[i], sym, order_id, from_id))
+            continue;
+        if (skip > 0)
+            skip--;
+        else
+            out[n++] = &x->trades[i];
+    }
     return n;
 }

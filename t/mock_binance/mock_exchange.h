@@ -83,6 +83,15 @@ typedef struct mexch_fill {
     uint64_t trade_id;
 } mexch_fill;
 
+/* One of our fills as the account's trade list keeps it (GET myTrades). */
+typedef struct mexch_trade {
+    uint64_t trade_id, order_id;
+    int symbol;              /* index */
+    int64_t price, qty, quote_qty, commission;
+    int64_t time_ms;
+    int is_buyer, is_maker;
+} mexch_trade;
+
 /* What a new order asks for; the strings are the request's parameters. */
 typedef struct mexch_new_order {
     const char *symbol, *side, *type, *tif, *quantity, *price, *client_id;
@@ -164,6 +173,13 @@ int mexch_cancel(mexch *x, int sym, uint64_t order_id, const char *client_id,
                  const char *cancel_id, const mexch_order **out, mexch_reject *rej);
 /* Open orders of sym (or of every symbol when sym < 0), in placing order. */
 size_t mexch_open_orders(const mexch *x, int sym, const mexch_order **out, size_t cap);
+
+/* Our trades of sym, oldest first, as GET /api/v3/myTrades selects them:
+ * of order_id only when it is not 0; from_id >= 0: the first `cap` with an
+ * id of at least from_id; from_id < 0: the `cap` most recent.
+ * @return how many went to out (valid until the next change). */
+size_t mexch_my_trades(const mexch *x, int sym, uint64_t order_id, int64_t from_id,
+                       const mexch_trade **out, size_t cap);
 
 const char *mexch_side_name(int side);
 const char *mexch_type_name(int type);

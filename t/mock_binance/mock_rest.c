@@ -21,6 +21,8 @@
 #define DEPTH_DEFAULT 100
 #define DEPTH_MAX 5000
 #define OPEN_ORDERS_MAX 1000
+#define MY_TRADES_DEFAULT 500
+#define MY_TRADES_MAX 1000
 
 static int64_t next_listen_key_seed = 1;
 
@@ -416,6 +418,72 @@ static int do_open_orders(mrest_call *c)
     return 200;
 }
 
+/* A whole-number parameter; absent is dflt. @return 0, or -1 answered. */
+static int param_count(mrest_call *c, const char *key, int64_t dflt, int64_t *out, int *status)
+{
+    const char *s = mrest_param(c, key);
+    char *end;
+
+    *out = dflt;
+    if (!s)
+        return 0;
+    *out = strtoll(s, &end, 10);
+    if (*s && !*end && *out >= 0)
+        return 0;
+    char msg[128];
+    snprintf(msg, sizeof msg, "Illegal characters found in parameter '%s'; legal range is "
+             "'^[0-9]{1,20}$'.", key);
+    *status = fail(c, 400, -1100, msg);
+    return -1;
+}
+
+static void add_my_trade(mrest_call *c, const mexch_trade *t)
+{
+    mexch_symbol_info info;
+
+    mexch_symbol_get(c->x, t->symbol, &info);
+    evbuffer_add_printf(c->out, "{\"symbol\":\"%s\",\"id\":%" PRIu64 ",\"orderId\":%" PRIu64
+                        ",\"orderListId\":-1,", info.symbol, t->trade_id, t->order_id);
+    add_dec(c->out, "price", t->price);
+    ADD_LIT(c->out, ",");
+    add_dec(c->out, "qty", t->qty);
+    ADD_LIT(c->out, ",");
+    add_dec(c->out, "quoteQty", t->quote_qty);
+    ADD_LIT(c->out, ",");
+    add_dec(c->out, "commission", t->commission);
+    evbuffer_add_printf(c->out, ",\"commissionAsset\":\"%s\",\"time\":%" PRId64
+                        ",\"isBuyer\":%s,\"isMaker\":%s,\"isBestMatch\":true}",
+                        t->is_buyer ? info.base : info.quote, t->time_ms,
+                        t->is_buyer ? "true" : "false", t->is_maker ? "true" : "false");
+}
+
+/* symbol, and orderId, fromId, limit as documented; startTime and endTime
+ * are not served. */
+static int do_my_trades(mrest_call *c)
+{
+    const mexch_trade *list[MY_TRADES_MAX];
+    int status = 200;
+    int sym = symbol_of(c, &status);
+    int64_t order_id, from_id, limit;
+    size_t n;
+
+    if (sym < 0 || param_count(c, "orderId", 0, &order_id, &status) != 0 ||
+        param_count(c, "fromId", -1, &from_id, &status) != 0 ||
+        param_count(c, "limit", MY_TRADES_DEFAULT, &limit, &status) != 0)
+        return status;
+    if (limit < 1 || limit > MY_TRADES_MAX)
+        limit = limit < 1 ? MY_TRADES_DEFAULT : MY_TRADES_MAX;
+    n = mexch_my_trades(c->x, sym, (uint64_t)order_id, from_id, list, (size_t)limit);
+    ADD_LIT(c->out, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            ADD_LIT(c->out, ",");
+        add_my_trade(c, list[i]);
+    }
+    ADD_LIT(c->out, "]");
+    return 200;
+}
+
 static int do_account(mrest_call *c)
 {
     int omit_zero = mrest_param(c, "omitZeroBalances") &&
@@ -512,6 +580,7 @@ static const mrest_route routes[] = {
     {"GET", "/api/v3/order", MREST_SIGNED, 4, 0, do_query_order},
     {"GET", "/api/v3/openOrders", MREST_SIGNED, 6, 0, do_open_orders},
     {"GET", "/api/v3/account", MREST_SIGNED, 20, 0, do_account},
+    {"GET", "/api/v3/myTrades", MREST_SIGNED, 20, 0, do_my_trades},
     {"POST", "/api/v3/userDataStream", MREST_API_KEY, 2, 0, do_listen_key_new},
     {"PUT", "/api/v3/userDataStream", MREST_API_KEY, 2, 0, do_listen_key_keepalive},
     {"DELETE", "/api/v3/userDataStream", MREST_API_KEY, 2, 0, do_listen_key_close},
@@ -533,5 +602,7 @@ int mrest_weight(const mrest_route *r, const mrest_call *call)
     }
     if (r->handle == do_open_orders && !mrest_param(call, "symbol"))
         return 80;
+    if (r->handle == do_my_trades && mrest_param(call, "orderId"))
+        return 5;
     return r->weight;
 }

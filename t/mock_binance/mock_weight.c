@@ -10,6 +10,7 @@
 void mweight_init(mweight *w, int64_t limit)
 {
     w->limit = limit > 0 ? limit : MWEIGHT_DEFAULT_LIMIT;
+    w->total = 0;
     mweight_reset(w);
 }
 
@@ -54,6 +55,7 @@ int mweight_charge(mweight *w, int64_t now_ms, int64_t weight, int64_t *retry_af
     }
     if (w->used + weight <= w->limit) {
         w->used += weight;
+        w->total += weight;
         return MWEIGHT_OK;
     }
     if (w->warned) {

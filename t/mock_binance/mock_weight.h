@@ -22,6 +22,7 @@ typedef struct mweight {
     int64_t limit;
     int64_t window;   /* the minute counted, ms / 60000 */
     int64_t used;
+    int64_t total;    /* every weight counted, all windows: for tests */
     int warned;       /* a 429 went out in this window */
     int64_t banned_until_ms;
     int bans;
@@ -37,7 +38,7 @@ int mweight_charge(mweight *w, int64_t now_ms, int64_t weight, int64_t *retry_af
 /* The weight used in now_ms's window. */
 int64_t mweight_used(mweight *w, int64_t now_ms);
 
-/* Forget use, warnings and bans (the limit stays). */
+/* Forget use, warnings and bans (the limit and the total stay). */
 void mweight_reset(mweight *w);
 
 #endif

@@ -50,6 +50,7 @@ struct mws {
     pthread_t thread;
     int port;
     atomic_int stop, silent, drop, connections;
+    atomic_uint_fast64_t accepted, user_accepted;
     pthread_mutex_t lock; /* guards queue and keys */
     mmsg *queue_head, *queue_tail;
     char keys[MWS_MAX_KEYS][MWS_KEY_MAX];
@@ -129,6 +130,12 @@ static int established(mws *w, struct lws *wsi, mconn *c)
         w->conns->prev = c;
     w->conns = c;
     atomic_fetch_add(&w->connections, 1);
+    atomic_fetch_add(&w->accepted, 1);
+    for (int i = 0; i < c->nsubs; i++)
+        if (strcmp(c->match[i], MEXCH_USER_STREAM) == 0) {
+            atomic_fetch_add(&w->user_accepted, 1);
+            break;
+        }
     return 0;
 }
 
@@ -420,4 +427,14 @@ void mws_set_silent(mws *w, int on)
 int mws_connections(const mws *w)
 {
     return atomic_load(&((mws *)w)->connections);
+}
+
+uint64_t mws_accepted(const mws *w)
+{
+    return atomic_load(&((mws *)w)->accepted);
+}
+
+uint64_t mws_user_accepted(const mws *w)
+{
+    return atomic_load(&((mws *)w)->user_accepted);
 }

@@ -21,6 +21,7 @@
 #define LUTRA_MOCK_WS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct mws mws;
 
@@ -47,5 +48,8 @@ void mws_set_silent(mws *w, int on);
 
 /* Connections open now. */
 int mws_connections(const mws *w);
+/* Connections accepted so far: all, and those of a user data stream. */
+uint64_t mws_accepted(const mws *w);
+uint64_t mws_user_accepted(const mws *w);
 
 #endif

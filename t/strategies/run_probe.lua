@@ -1,17 +1,18 @@
--- For t/live.c: orders once its venue is ready, and logs what it hears.
+-- For t/live.c: orders once its venue is ready, and logs what it hears
+-- (strategies start once the venue is ready and reconciled: the first
+-- status heard is "ready").
 local S = {}
 local sent = false
 
 local function say(ctx, fmt, ...) ctx:log("info", "probe-strategy " .. fmt, ...) end
 
-local early = false
+local heard = false
 
 function S.on_status(ctx, s)
   say(ctx, "status %s %s", s.venue, s.state)
-  if not early then
-    early = true
-    local id, why = ctx:buy{ symbol = "BTCUSDT", qty = 0.001, price = 100 }
-    say(ctx, "early %s %s", tostring(id), tostring(why))
+  if not heard then
+    heard = true
+    say(ctx, "first status %s", s.state)
   end
   if s.state ~= "ready" or sent then return end
   sent = true

@@ -1,0 +1,1687 @@
+/*
+ * state.c -- the durable state store in LMDB (state.h, docs/state.md).
+ *
+ * Layout. One environment in the state folder with seven named databases:
+ * meta (schema, order_seq), orders (by client order id), open (the ids of
+ * open orders, empty values), fills ("<order id>\0<trade id>"), positions
+ * ("<venue>\0<symbol>"), balances ("<venue>\0<asset>") and strategies (by
+ * name, the runtime's msgpack bytes as they came). Beside it, writer.lock:
+ * an flock that keeps a second writer out.
+ *
+ * Records are msgpack arrays, [record version, field, field, ...], in the
+ * order of a field table per kind: one encoder and one decoder serve every
+ * kind. A later version may append fields (readers ignore what they do not
+ * know); anything else needs a new record version and a migration step.
+ *
+ * The batch and the map. A map that fills up can only grow with no write
+ * transaction open, which would lose the batch. So every change of the
+ * batch is also appended to a journal (a buffer reused from batch to
+ * batch); on MDB_MAP_FULL the batch is aborted, the map doubled, and the
+ * journal replayed into a new transaction: the caller never notices. To
+ * make that rare, the map also doubles ahead of need, at the start of a
+ * batch, once more than half of it is used. Only at map_max does a write
+ * fail, with "state store full", and then the batch is dropped whole.
+ */
+#include "state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fixed.h"
+#include "grow.h"
+#include "money.h"
+
+#define STATE_MAP_DEFAULT ((size_t)64 << 20)
+#define STATE_MAP_MAX_DEFAULT ((size_t)64 << 30)
+#define STATE_ERROR_MAX 768
+#define STATE_KEY_MAX 128
+#define STATE_RECORD_VERSION 1
+
+enum state_db {
+    DB_META,
+    DB_ORDERS,
+    DB_OPEN,
+    DB_FILLS,
+    DB_POSITIONS,
+    DB_BALANCES,
+    DB_STRATEGIES,
+    DB_COUNT
+};
+
+static const char *const state_db_names[DB_COUNT] = {
+    "meta", "orders", "open", "fills", "positions", "balances", "strategies"};
+
+#define META_SCHEMA "schema"
+#define META_ORDER_SEQ "order_seq"
+
+struct state_store {
+    MDB_env *env;
+    MDB_dbi dbi[DB_COUNT];
+    MDB_txn *wtxn;        /* the batch, or NULL */
+    MDB_txn *rtxn;        /* reads outside a batch; kept, reset, renewed */
+    int rtxn_live;        /* rtxn holds a snapshot */
+    int hold;             /* snapshots held (state_snapshot_begin, walks) */
+    int read_only;
+    int lock_fd;          /* writer.lock, flocked; -1 for readers */
+    uint32_t schema;
+    size_t map_max;
+    msgpack_sbuffer sbuf; /* the record being encoded */
+    msgpack_packer pk;
+    msgpack_unpacked unpacked;
+    char *journal;        /* the batch's changes (state_op + key + value)... */
+    size_t journal_len, journal_cap;
+    char *dir;
+    char error[STATE_ERROR_MAX];
+};
+
+/* A change in the journal; key and value bytes follow it. */
+typedef struct state_op {
+    uint32_t dbi;
+    uint32_t del;
+    uint32_t klen;
+    uint32_t vlen;
+} state_op;
+
+/* ---- Errors ---- */
+
+static int state_fail(state_store *st, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int state_fail(state_store *st, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->error, sizeof st->error, fmt, ap);
+    va_end(ap);
+    if (err && errlen)
+        snprintf(err, errlen, "%s", st->error);
+    return -1;
+}
+
+/* Hand st->error, already set, to the caller. */
+static int state_pass(state_store *st, char *err, size_t errlen)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", st->error);
+    return -1;
+}
+
+const char *state_error(const state_store *st)
+{
+    return st ? st->error : "no state store";
+}
+
+uint32_t state_schema(const state_store *st)
+{
+    return st->schema;
+}
+
+/* ---- Records: one field table per kind ---- */
+
+enum state_field_kind { FIELD_STR, FIELD_U8, FIELD_I64 };
+
+typedef struct state_field {
+    const char *name;
+    uint8_t kind;
+    uint16_t offset;
+    uint16_t size;
+} state_field;
+
+typedef struct state_kind {
+    const char *name;
+    const state_field *fields;
+    size_t nfields;
+    size_t size;
+} state_kind;
+
+#define F_STR(T, m) {#m, FIELD_STR, offsetof(T, m), sizeof(((T *)0)->m)}
+#define F_U8(T, m) {#m, FIELD_U8, offsetof(T, m), 1}
+#define F_I64(T, m) {#m, FIELD_I64, offsetof(T, m), 8}
+#define KIND(name, T, fields) {name, fields, sizeof fields / sizeof fields[0], sizeof(T)}
+
+static const state_field state_order_fields[] = {
+    F_STR(state_order, id),         F_STR(state_order, venue),
+    F_STR(state_order, symbol),     F_STR(state_order, strategy),
+    F_STR(state_order, tag),        F_U8(state_order, side),
+    F_U8(state_order, type),        F_U8(state_order, tif),
+    F_U8(state_order, status),      F_U8(state_order, price_scale),
+    F_U8(state_order, size_scale),  F_I64(state_order, price),
+    F_I64(state_order, stop_price), F_I64(state_order, qty),
+    F_I64(state_order, filled),     F_I64(state_order, filled_value),
+    F_I64(state_order, fees),       F_STR(state_order, fee_asset),
+    F_I64(state_order, locked),     F_I64(state_order, ts_created),
+    F_I64(state_order, ts_updated), F_STR(state_order, venue_order_id),
+    F_STR(state_order, reason),
+};
+
+static const state_field state_fill_fields[] = {
+    F_STR(state_fill, order_id),   F_STR(state_fill, trade_id), F_STR(state_fill, venue),
+    F_STR(state_fill, symbol),     F_U8(state_fill, side),      F_U8(state_fill, liquidity),
+    F_U8(state_fill, price_scale), F_U8(state_fill, size_scale), F_I64(state_fill, price),
+    F_I64(state_fill, qty),        F_I64(state_fill, fee),      F_STR(state_fill, fee_asset),
+    F_I64(state_fill, ts),
+};
+
+static const state_field state_position_fields[] = {
+    F_STR(state_position, venue),        F_STR(state_position, symbol),
+    F_U8(state_position, price_scale),   F_U8(state_position, size_scale),
+    F_I64(state_position, qty),          F_I64(state_position, seed_qty),
+    F_I64(state_position, cost),         F_I64(state_position, realized_pnl),
+    F_I64(state_position, fees),
+};
+
+static const state_field state_balance_fields[] = {
+    F_STR(state_balance, venue),
+    F_STR(state_balance, asset),
+    F_I64(state_balance, free),
+    F_I64(state_balance, locked),
+};
+
+static const state_kind state_order_kind = KIND("order", state_order, state_order_fields);
+static const state_kind state_fill_kind = KIND("fill", state_fill, state_fill_fields);
+static const state_kind state_position_kind =
+    KIND("position", state_position, state_position_fields);
+static const state_kind state_balance_kind = KIND("balance", state_balance, state_balance_fields);
+
+/* Encode rec into st->sbuf. Refuses a string field that is not
+ * NUL-terminated inside its array (a caller's bug that would otherwise
+ * store whatever follows it). */
+static int state_encode(state_store *st, const state_kind *kind, const void *rec, char *err,
+                        size_t errlen)
+{
+    const char *base = rec;
+    int rc;
+
+    msgpack_sbuffer_clear(&st->sbuf);
+    rc = msgpack_pack_array(&st->pk, 1 + kind->nfields);
+    rc |= msgpack_pack_uint32(&st->pk, STATE_RECORD_VERSION);
+    for (size_t i = 0; i < kind->nfields; i++) {
+        const state_field *f = &kind->fields[i];
+        const char *p = base + f->offset;
+        int64_t v;
+        size_t n;
+
+        switch (f->kind) {
+        case FIELD_STR:
+            if (!memchr(p, '\0', f->size))
+                return state_fail(st, err, errlen,
+                                  "state store %s: %s field %s is not NUL-terminated", st->dir,
+                                  kind->name, f->name);
+            n = strlen(p);
+            rc |= msgpack_pack_str(&st->pk, n);
+            rc |= msgpack_pack_str_body(&st->pk, p, n);
+            break;
+        case FIELD_U8:
+            rc |= msgpack_pack_uint8(&st->pk, *(const uint8_t *)p);
+            break;
+        default:
+            memcpy(&v, p, sizeof v);
+            rc |= msgpack_pack_int64(&st->pk, v);
+            break;
+        }
+    }
+    if (rc)
+        return state_fail(st, err, errlen, "state store %s: out of memory encoding a %s",
+                          st->dir, kind->name);
+    return 0;
+}
+
+/* The one msgpack value in data[0..len). */
+static int state_unpack(state_store *st, const void *data, size_t len, const msgpack_object **obj)
+{
+    size_t off = 0;
+    int rc = msgpack_unpack_next(&st->unpacked, data, len, &off);
+
+    if (rc != MSGPACK_UNPACK_SUCCESS || off != len)
+        return -1;
+    *obj = &st->unpacked.data;
+    return 0;
+}
+
+static const char *state_decode_field(const state_field *f, const msgpack_object *o, char *dst)
+{
+    switch (f->kind) {
+    case FIELD_STR:
+        if (o->type != MSGPACK_OBJECT_STR)
+            return "want a string";
+        if (o->via.str.size >= f->size)
+            return "string too long";
+        memcpy(dst, o->via.str.ptr, o->via.str.size);
+        dst[o->via.str.size] = '\0';
+        return NULL;
+    case FIELD_U8:
+        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > UINT8_MAX)
+            return "want an integer 0..255";
+        *(uint8_t *)dst = (uint8_t)o->via.u64;
+        return NULL;
+    default:
+        if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+            memcpy(dst, &o->via.i64, sizeof o->via.i64);
+            return NULL;
+        }
+        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > INT64_MAX)
+            return "want a 64-bit integer";
+        {
+            int64_t v = (int64_t)o->via.u64;
+            memcpy(dst, &v, sizeof v);
+        }
+        return NULL;
+    }
+}
+
+/* Why val is not a record of kind (NULL: it is, decoded into rec);
+ * *field names the field at fault, if one is. */
+static const char *state_decode_fields(state_store *st, const state_kind *kind,
+                                       const MDB_val *val, void *rec, const char **field)
+{
+    const msgpack_object *root, *a;
+    const char *why;
+
+    *field = NULL;
+    if (state_unpack(st, val->mv_data, val->mv_size, &root) < 0 ||
+        root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 1)
+        return "not a msgpack array";
+    a = root->via.array.ptr;
+    if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[0].via.u64 != STATE_RECORD_VERSION)
+        return "unknown record version (this lutra reads version 1)";
+    if (root->via.array.size < 1 + kind->nfields)
+        return "too few fields";
+    for (size_t i = 0; i < kind->nfields; i++) {
+        const state_field *f = &kind->fields[i];
+        if ((why = state_decode_field(f, &a[1 + i], (char *)rec + f->offset)) != NULL) {
+            *field = f->name;
+            return why;
+        }
+    }
+    return NULL;
+}
+
+/* Decode a record stored under key into rec (zeroed first). */
+static int state_decode(state_store *st, const state_kind *kind, const MDB_val *key,
+                        const MDB_val *val, void *rec)
+{
+    const char *field, *why;
+
+    memset(rec, 0, kind->size);
+    if (!(why = state_decode_fields(st, kind, val, rec, &field)))
+        return 0;
+    /* Keys are NUL-separated parts: the first names the record. */
+    return state_fail(st, NULL, 0, "state store %s: %s record '%.*s' cannot be read: %s%s%s",
+                      st->dir, kind->name, (int)strnlen(key->mv_data, key->mv_size),
+                      (const char *)key->mv_data, field ? field : "", field ? ": " : "", why);
+}
+
+/* An unsigned integer in meta. @return 1 found, 0 absent or not one. */
+static int state_meta_uint(state_store *st, const MDB_val *val, uint64_t *out)
+{
+    const msgpack_object *o;
+
+    if (state_unpack(st, val->mv_data, val->mv_size, &o) < 0 ||
+        o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return 0;
+    *out = o->via.u64;
+    return 1;
+}
+
+/* "a\0b" into key (cap STATE_KEY_MAX). */
+static size_t state_key2(char *key, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    memcpy(key, a, la);
+    key[la] = '\0';
+    memcpy(key + la + 1, b, lb);
+    return la + 1 + lb;
+}
+
+/* ---- Transactions ---- */
+
+static int state_txn_begin(state_store *st, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(st->env, NULL, flags, txn);
+
+    if (rc == MDB_MAP_RESIZED) {
+        /* Another process grew the map: take its size. */
+        if ((rc = mdb_env_set_mapsize(st->env, 0)) == 0)
+            rc = mdb_txn_begin(st->env, NULL, flags, txn);
+    }
+    return rc;
+}
+
+static void state_reader_reset(state_store *st)
+{
+    if (st->rtxn_live) {
+        mdb_txn_reset(st->rtxn);
+        st->rtxn_live = 0;
+    }
+}
+
+/* The transaction reads go through: the batch, the held snapshot, or a
+ * fresh snapshot of the last commit. @return NULL with st->error set. */
+static MDB_txn *state_reader(state_store *st)
+{
+    int rc;
+
+    if (st->wtxn)
+        return st->wtxn;
+    if (st->rtxn_live && st->hold)
+        return st->rtxn;
+    state_reader_reset(st);
+    if (st->rtxn && mdb_txn_renew(st->rtxn) == 0) {
+        st->rtxn_live = 1;
+        return st->rtxn;
+    }
+    /* First read, or the renewal failed (the map grew, say): start anew. */
+    if (st->rtxn)
+        mdb_txn_abort(st->rtxn);
+    if ((rc = state_txn_begin(st, MDB_RDONLY, &st->rtxn)) != 0) {
+        st->rtxn = NULL;
+        state_fail(st, NULL, 0, "state store %s: cannot start reading: %s", st->dir,
+                   mdb_strerror(rc));
+        return NULL;
+    }
+    st->rtxn_live = 1;
+    return st->rtxn;
+}
+
+int state_snapshot_begin(state_store *st)
+{
+    if (!state_reader(st))
+        return -1;
+    st->hold++;
+    return 0;
+}
+
+void state_snapshot_end(state_store *st)
+{
+    if (st->hold > 0 && --st->hold == 0)
+        state_reader_reset(st);
+}
+
+/* ---- The map ---- */
+
+static size_t state_map_used(state_store *st, size_t *mapsize)
+{
+    MDB_envinfo info;
+    MDB_stat stat;
+
+    mdb_env_info(st->env, &info);
+    mdb_env_stat(st->env, &stat);
+    *mapsize = info.me_mapsize;
+    return (info.me_last_pgno + 1) * (size_t)stat.ms_psize;
+}
+
+/* Double the map, up to map_max. No transaction may be open.
+ * @return 0, 1 when already at map_max, -1 (LMDB error, st->error set). */
+static int state_map_grow(state_store *st)
+{
+    size_t mapsize, next;
+    int rc;
+
+    state_map_used(st, &mapsize);
+    if (mapsize >= st->map_max)
+        return 1;
+    next = mapsize > st->map_max / 2 ? st->map_max : mapsize * 2;
+    if ((rc = mdb_env_set_mapsize(st->env, next)) != 0) {
+        state_fail(st, NULL, 0, "state store %s: cannot grow the map to %zu MiB: %s", st->dir,
+                   next >> 20, mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- The batch ---- */
+
+static int state_journal_add(state_store *st, const state_op *op, const void *key,
+                             const void *val)
+{
+    size_t need = st->journal_len + sizeof *op + op->klen + op->vlen;
+    char *j = grow_capacity(st->journal, &st->journal_cap, need, 1, 4096);
+
+    if (!j)
+        return -1;
+    st->journal = j;
+    memcpy(j + st->journal_len, op, sizeof *op);
+    memcpy(j + st->journal_len + sizeof *op, key, op->klen);
+    if (op->vlen)
+        memcpy(j + st->journal_len + sizeof *op + op->klen, val, op->vlen);
+    st->journal_len = need;
+    return 0;
+}
+
+static int state_apply(MDB_txn *txn, const state_op *op, const void *key, const void *val,
+                       unsigned flags)
+{
+    MDB_val k = {op->klen, (void *)key}, v = {op->vlen, (void *)(val ? val : "")};
+    int rc;
+
+    if (!op->del)
+        return mdb_put(txn, op->dbi, &k, &v, flags);
+    rc = mdb_del(txn, op->dbi, &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int state_replay(state_store *st)
+{
+    size_t at = 0;
+
+    while (at < st->journal_len) {
+        state_op op;
+        const char *key;
+        int rc;
+
+        memcpy(&op, st->journal + at, sizeof op);
+        key = st->journal + at + sizeof op;
+        if ((rc = state_apply(st->wtxn, &op, key, key + op.klen, 0)) != 0)
+            return rc;
+        at += sizeof op + op.klen + op.vlen;
+    }
+    return 0;
+}
+
+static void state_drop_batch(state_store *st)
+{
+    if (st->wtxn)
+        mdb_txn_abort(st->wtxn);
+    st->wtxn = NULL;
+    st->journal_len = 0;
+}
+
+void state_abort(state_store *st)
+{
+    if (st)
+        state_drop_batch(st);
+}
+
+static int state_full(state_store *st, char *err, size_t errlen)
+{
+    size_t mapsize;
+    state_map_used(st, &mapsize);
+    return state_fail(st, err, errlen,
+                      "state store %s full: the map reached its limit of %zu MiB; the batch was "
+                      "dropped and the store keeps the last committed one (free records or "
+                      "raise the limit)",
+                      st->dir, mapsize >> 20);
+}
+
+/* The map filled up mid-batch: abort, grow, replay the batch into a new
+ * transaction. @return 0, or -1 with the batch dropped. */
+static int state_regrow(state_store *st, char *err, size_t errlen)
+{
+    for (;;) {
+        int rc;
+
+        if (st->wtxn)
+            mdb_txn_abort(st->wtxn);
+        st->wtxn = NULL;
+        rc = state_map_grow(st);
+        if (rc == 1) {
+            state_full(st, err, errlen);
+            state_drop_batch(st);
+            return -1;
+        }
+        if (rc == 0 && (rc = state_txn_begin(st, 0, &st->wtxn)) != 0) {
+            st->wtxn = NULL;
+            rc = state_fail(st, NULL, 0, "state store %s: cannot begin a batch: %s", st->dir,
+                            mdb_strerror(rc));
+        }
+        if (rc < 0) {
+            state_drop_batch(st);
+            return state_pass(st, err, errlen);
+        }
+        rc = state_replay(st);
+        if (rc == 0)
+            return 0;
+        if (rc != MDB_MAP_FULL) {
+            state_drop_batch(st);
+            return state_fail(st, err, errlen, "state store %s: write failed: %s", st->dir,
+                              mdb_strerror(rc));
+        }
+    }
+}
+
+/* Begin the batch if none is open, growing the map ahead of need. */
+static int state_batch(state_store *st, char *err, size_t errlen)
+{
+    size_t used, mapsize;
+    int rc;
+
+    /* A held snapshot or a walk may point into the map, which a write can
+     * remap (growth) or, inside the batch, change under a cursor. */
+    if (st->hold)
+        return state_fail(st, err, errlen,
+                          "state store %s: no write while a snapshot is held or a walk runs",
+                          st->dir);
+    if (st->wtxn)
+        return 0;
+    if (st->read_only)
+        return state_fail(st, err, errlen, "state store %s was opened read-only", st->dir);
+    state_reader_reset(st);
+    used = state_map_used(st, &mapsize);
+    if (used > mapsize / 2 && state_map_grow(st) < 0) {
+        return state_pass(st, err, errlen);
+    }
+    st->journal_len = 0;
+    if ((rc = state_txn_begin(st, 0, &st->wtxn)) != 0) {
+        st->wtxn = NULL;
+        return state_fail(st, err, errlen, "state store %s: cannot begin a batch: %s", st->dir,
+                          mdb_strerror(rc));
+    }
+    return 0;
+}
+
+/* One change of the batch (val NULL: delete). Any failure drops the batch.
+ * @return 0, 1 when flags has MDB_NOOVERWRITE and the key exists, -1. */
+static int state_change(state_store *st, int db, const void *key, size_t klen, const void *val,
+                        size_t vlen, unsigned flags, char *err, size_t errlen)
+{
+    state_op op = {st->dbi[db], val == NULL, (uint32_t)klen, (uint32_t)vlen};
+    int rc;
+
+    if (state_batch(st, err, errlen) < 0)
+        return -1;
+    while ((rc = state_apply(st->wtxn, &op, key, val, flags)) == MDB_MAP_FULL)
+        if (state_regrow(st, err, errlen) < 0)
+            return -1;
+    if (rc == MDB_KEYEXIST)
+        return 1;
+    if (rc) {
+        state_drop_batch(st);
+        return state_fail(st, err, errlen, "state store %s: writing to %s failed: %s; the batch "
+                          "was dropped", st->dir, state_db_names[db], mdb_strerror(rc));
+    }
+    if (state_journal_add(st, &op, key, val) < 0) {
+        state_drop_batch(st);
+        return state_fail(st, err, errlen, "state store %s: out of memory; the batch was dropped",
+                          st->dir);
+    }
+    return 0;
+}
+
+/* A refused write: the batch goes too (state.h: a failed write aborts it). */
+static int state_refuse(state_store *st, char *err, size_t errlen, const char *what,
+                        const char *why)
+{
+    state_drop_batch(st);
+    return state_fail(st, err, errlen, "state store %s: %s refused: %s; the batch was dropped",
+                      st->dir, what, why);
+}
+
+int state_commit(state_store *st, char *err, size_t errlen)
+{
+    int rc;
+
+    if (!st->wtxn)
+        return 0;
+    rc = mdb_txn_commit(st->wtxn);
+    st->wtxn = NULL;
+    while (rc == MDB_MAP_FULL) {
+        if (state_regrow(st, err, errlen) < 0)
+            return -1;
+        rc = mdb_txn_commit(st->wtxn);
+        st->wtxn = NULL;
+    }
+    st->journal_len = 0;
+    if (rc)
+        return state_fail(st, err, errlen,
+                          "state store %s: commit failed: %s; the batch was dropped and the "
+                          "store keeps the last committed one",
+                          st->dir, mdb_strerror(rc));
+    return 0;
+}
+
+/* ---- Writes ---- */
+
+static int state_put_record(state_store *st, int db, const state_kind *kind, const void *rec,
+                            const char *key, size_t klen, unsigned flags, char *err,
+                            size_t errlen)
+{
+    if (state_encode(st, kind, rec, err, errlen) < 0) {
+        state_drop_batch(st);
+        return -1;
+    }
+    return state_change(st, db, key, klen, st->sbuf.data, st->sbuf.size, flags, err, errlen);
+}
+
+int state_put_order(state_store *st, const state_order *o, char *err, size_t errlen)
+{
+    size_t klen;
+
+    if (!memchr(o->id, '\0', sizeof o->id) || !order_id_valid(o->id))
+        return state_refuse(st, err, errlen, "order", "its id is not a valid client order id");
+    klen = strlen(o->id);
+    if (state_put_record(st, DB_ORDERS, &state_order_kind, o, o->id, klen, 0, err, errlen) < 0)
+        return -1;
+    return state_change(st, DB_OPEN, o->id, klen,
+                        order_status_is_open((order_status)o->status) ? "" : NULL, 0, 0, err,
+                        errlen);
+}
+
+/* Fills of order_id stored so far (in the batch's view). */
+static int state_count_fills(state_store *st, const char *order_id, size_t *count)
+{
+    char prefix[STATE_KEY_MAX];
+    size_t plen = strlen(order_id) + 1;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+
+    memcpy(prefix, order_id, plen);
+    *count = 0;
+    if ((rc = mdb_cursor_open(st->wtxn, st->dbi[DB_FILLS], &cur)) != 0)
+        return rc;
+    k.mv_data = prefix;
+    k.mv_size = plen;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        (*count)++;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+int state_put_fill(state_store *st, const state_fill *f, char *err, size_t errlen)
+{
+    char key[STATE_KEY_MAX];
+    state_fill fill;
+    size_t klen, count;
+    int rc;
+
+    if (!memchr(f->order_id, '\0', sizeof f->order_id) || !order_id_valid(f->order_id))
+        return state_refuse(st, err, errlen, "fill", "its order id is not a valid client order id");
+    if (!memchr(f->trade_id, '\0', sizeof f->trade_id))
+        return state_refuse(st, err, errlen, "fill", "trade id is not NUL-terminated");
+    fill = *f;
+    if (!fill.trade_id[0]) {
+        /* No trade id from the venue: number the order's fills. */
+        if (state_batch(st, err, errlen) < 0)
+            return -1;
+        if ((rc = state_count_fills(st, fill.order_id, &count)) != 0) {
+            state_drop_batch(st);
+            return state_fail(st, err, errlen, "state store %s: reading fills failed: %s",
+                              st->dir, mdb_strerror(rc));
+        }
+        snprintf(fill.trade_id, sizeof fill.trade_id, "%s#%zu", fill.order_id, count + 1);
+    }
+    klen = state_key2(key, fill.order_id, fill.trade_id);
+    return state_put_record(st, DB_FILLS, &state_fill_kind, &fill, key, klen, MDB_NOOVERWRITE,
+                            err, errlen);
+}
+
+/* Key "a\0b" from two fields that must be non-empty C strings. */
+static int state_pair_key(state_store *st, const char *what, const char *a, size_t acap,
+                          const char *b, size_t bcap, char *key, size_t *klen, char *err,
+                          size_t errlen)
+{
+    if (!memchr(a, '\0', acap) || !memchr(b, '\0', bcap) || !a[0] || !b[0])
+        return state_refuse(st, err, errlen, what, "its venue and name must be non-empty strings");
+    *klen = state_key2(key, a, b);
+    return 0;
+}
+
+int state_put_position(state_store *st, const state_position *p, char *err, size_t errlen)
+{
+    char key[STATE_KEY_MAX];
+    size_t klen;
+
+    if (state_pair_key(st, "position", p->venue, sizeof p->venue, p->symbol, sizeof p->symbol,
+                       key, &klen, err, errlen) < 0)
+        return -1;
+    return state_put_record(st, DB_POSITIONS, &state_position_kind, p, key, klen, 0, err,
+                            errlen);
+}
+
+int state_put_balance(state_store *st, const state_balance *b, char *err, size_t errlen)
+{
+    char key[STATE_KEY_MAX];
+    size_t klen;
+
+    if (state_pair_key(st, "balance", b->venue, sizeof b->venue, b->asset, sizeof b->asset, key,
+                       &klen, err, errlen) < 0)
+        return -1;
+    return state_put_record(st, DB_BALANCES, &state_balance_kind, b, key, klen, 0, err, errlen);
+}
+
+int state_put_strategy(state_store *st, const char *name, const void *data, size_t len,
+                       char *err, size_t errlen)
+{
+    size_t n = name ? strnlen(name, STATE_NAME_MAX) : 0;
+
+    if (n == 0 || n == STATE_NAME_MAX)
+        return state_refuse(st, err, errlen, "strategy state",
+                            "the name must have 1 to 63 characters");
+    if (!data && len)
+        return state_refuse(st, err, errlen, "strategy state", "no data");
+    if (len > UINT32_MAX)
+        return state_refuse(st, err, errlen, "strategy state", "larger than 4 GiB");
+    return state_change(st, DB_STRATEGIES, name, n, data ? data : "", len, 0, err, errlen);
+}
+
+static int state_get_meta_uint(state_store *st, MDB_txn *txn, const char *name, uint64_t *out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return state_fail(st, NULL, 0, "state store %s: reading meta.%s failed: %s", st->dir,
+                          name, mdb_strerror(rc));
+    if (!state_meta_uint(st, &v, out))
+        return state_fail(st, NULL, 0, "state store %s: meta.%s is not an unsigned integer",
+                          st->dir, name);
+    return 1;
+}
+
+static int state_put_meta_uint(state_store *st, const char *name, uint64_t value, char *err,
+                               size_t errlen)
+{
+    msgpack_sbuffer_clear(&st->sbuf);
+    if (msgpack_pack_uint64(&st->pk, value) != 0) {
+        state_drop_batch(st);
+        return state_fail(st, err, errlen, "state store %s: out of memory", st->dir);
+    }
+    return state_change(st, DB_META, name, strlen(name), st->sbuf.data, st->sbuf.size, 0, err,
+                        errlen);
+}
+
+int state_put_order_seq(state_store *st, uint64_t next, char *err, size_t errlen)
+{
+    uint64_t stored = 1;
+    int rc;
+
+    if (state_batch(st, err, errlen) < 0)
+        return -1;
+    if ((rc = state_get_meta_uint(st, st->wtxn, META_ORDER_SEQ, &stored)) < 0) {
+        state_drop_batch(st);
+        return state_pass(st, err, errlen);
+    }
+    if (next < stored) {
+        char why[96];
+        snprintf(why, sizeof why, "it would go back from %llu to %llu and reuse ids",
+                 (unsigned long long)stored, (unsigned long long)next);
+        return state_refuse(st, err, errlen, "order sequence", why);
+    }
+    return state_put_meta_uint(st, META_ORDER_SEQ, next, err, errlen);
+}
+
+/* ---- Reads ---- */
+
+int state_has_fill(state_store *st, const char *order_id, const char *trade_id)
+{
+    char key[STATE_KEY_MAX];
+    MDB_txn *txn;
+    MDB_val k, v;
+    int rc;
+
+    /* A key that cannot be stored was never stored. */
+    if (!order_id[0] || !trade_id[0] || strlen(order_id) + strlen(trade_id) + 2 > sizeof key)
+        return 0;
+    if (!(txn = state_reader(st)))
+        return -1;
+    k.mv_size = state_key2(key, order_id, trade_id);
+    k.mv_data = key;
+    rc = mdb_get(txn, st->dbi[DB_FILLS], &k, &v);
+    if (rc == 0)
+        rc = 1;
+    else if (rc == MDB_NOTFOUND)
+        rc = 0;
+    else
+        rc = state_fail(st, NULL, 0, "state store %s: reading fill %s/%s failed: %s", st->dir,
+                        order_id, trade_id, mdb_strerror(rc));
+    if (!st->hold)
+        state_reader_reset(st);
+    return rc;
+}
+
+int state_get_order(state_store *st, const char *id, state_order *out, char *err, size_t errlen)
+{
+    MDB_txn *txn = state_reader(st);
+    MDB_val k, v;
+    int rc;
+
+    if (!txn)
+        return state_pass(st, err, errlen);
+    k.mv_data = (void *)id;
+    k.mv_size = strlen(id);
+    rc = k.mv_size ? mdb_get(txn, st->dbi[DB_ORDERS], &k, &v) : MDB_NOTFOUND;
+    if (rc == 0)
+        rc = state_decode(st, &state_order_kind, &k, &v, out) < 0 ? -1 : 1;
+    else if (rc == MDB_NOTFOUND)
+        rc = 0;
+    else
+        rc = state_fail(st, NULL, 0, "state store %s: reading order %s failed: %s", st->dir, id,
+                        mdb_strerror(rc));
+    if (rc < 0)
+        state_pass(st, err, errlen);
+    if (!st->hold)
+        state_reader_reset(st);
+    return rc;
+}
+
+uint64_t state_get_order_seq(state_store *st)
+{
+    MDB_txn *txn = state_reader(st);
+    uint64_t seq = 1;
+    int rc;
+
+    if (!txn)
+        return 0;
+    rc = state_get_meta_uint(st, txn, META_ORDER_SEQ, &seq);
+    if (!st->hold)
+        state_reader_reset(st);
+    return rc < 0 ? 0 : seq;
+}
+
+int state_get_strategy(state_store *st, const char *name, const void **data, size_t *len,
+                       char *err, size_t errlen)
+{
+    MDB_txn *txn = state_reader(st);
+    MDB_val k, v;
+    int rc;
+
+    if (!txn)
+        return state_pass(st, err, errlen);
+    k.mv_data = (void *)name;
+    k.mv_size = strlen(name);
+    /* The snapshot stays live, so *data stays valid until the next call. */
+    rc = k.mv_size ? mdb_get(txn, st->dbi[DB_STRATEGIES], &k, &v) : MDB_NOTFOUND;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return state_fail(st, err, errlen, "state store %s: reading strategy %s failed: %s",
+                          st->dir, name, mdb_strerror(rc));
+    *data = v.mv_data;
+    *len = v.mv_size;
+    return 1;
+}
+
+/* ---- Walks ---- */
+
+typedef int (*state_visit_fn)(state_store *st, MDB_txn *txn, const MDB_val *k,
+                              const MDB_val *v, void *ctx);
+
+/* Visit every record of db in key order, in one snapshot. */
+static int state_walk(state_store *st, int db, state_visit_fn visit, void *ctx)
+{
+    MDB_txn *txn = state_reader(st);
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc, ret = 0;
+
+    if (!txn)
+        return -1;
+    st->hold++;
+    if ((rc = mdb_cursor_open(txn, st->dbi[db], &cur)) == 0) {
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && ret == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+            ret = visit(st, txn, &k, &v, ctx);
+        mdb_cursor_close(cur);
+    }
+    if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
+        ret = state_fail(st, NULL, 0, "state store %s: reading %s failed: %s", st->dir,
+                         state_db_names[db], mdb_strerror(rc));
+    state_snapshot_end(st);
+    return ret;
+}
+
+typedef struct state_each_ctx {
+    const state_kind *kind;
+    union {
+        state_order_fn order;
+        state_fill_fn fill;
+        state_position_fn position;
+        state_balance_fn balance;
+    } fn;
+    void *ud;
+    union {
+        state_order order;
+        state_fill fill;
+        state_position position;
+        state_balance balance;
+    } rec;
+} state_each_ctx;
+
+static int state_each_visit(state_store *st, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                            void *ctx)
+{
+    state_each_ctx *c = ctx;
+
+    (void)txn;
+    if (state_decode(st, c->kind, k, v, &c->rec) < 0)
+        return -1;
+    if (c->kind == &state_order_kind)
+        return c->fn.order(c->ud, &c->rec.order);
+    if (c->kind == &state_fill_kind)
+        return c->fn.fill(c->ud, &c->rec.fill);
+    if (c->kind == &state_position_kind)
+        return c->fn.position(c->ud, &c->rec.position);
+    return c->fn.balance(c->ud, &c->rec.balance);
+}
+
+/* An entry of the open index: visit the order it names. */
+static int state_each_open_visit(state_store *st, MDB_txn *txn, const MDB_val *k,
+                                 const MDB_val *v, void *ctx)
+{
+    MDB_val ov;
+    int rc = mdb_get(txn, st->dbi[DB_ORDERS], (MDB_val *)k, &ov);
+
+    (void)v;
+    if (rc)
+        return state_fail(st, NULL, 0,
+                          "state store %s: the open index names order %.*s, which cannot be "
+                          "read (%s): run lutra state check",
+                          st->dir, (int)k->mv_size, (const char *)k->mv_data, mdb_strerror(rc));
+    return state_each_visit(st, txn, k, &ov, ctx);
+}
+
+int state_each_order(state_store *st, int open_only, state_order_fn fn, void *ud)
+{
+    state_each_ctx c = {.kind = &state_order_kind, .fn.order = fn, .ud = ud};
+    return open_only ? state_walk(st, DB_OPEN, state_each_open_visit, &c)
+                     : state_walk(st, DB_ORDERS, state_each_visit, &c);
+}
+
+int state_each_fill(state_store *st, state_fill_fn fn, void *ud)
+{
+    state_each_ctx c = {.kind = &state_fill_kind, .fn.fill = fn, .ud = ud};
+    return state_walk(st, DB_FILLS, state_each_visit, &c);
+}
+
+int state_each_position(state_store *st, state_position_fn fn, void *ud)
+{
+    state_each_ctx c = {.kind = &state_position_kind, .fn.position = fn, .ud = ud};
+    return state_walk(st, DB_POSITIONS, state_each_visit, &c);
+}
+
+int state_each_balance(state_store *st, state_balance_fn fn, void *ud)
+{
+    state_each_ctx c = {.kind = &state_balance_kind, .fn.balance = fn, .ud = ud};
+    return state_walk(st, DB_BALANCES, state_each_visit, &c);
+}
+
+typedef struct state_strategy_ctx {
+    state_strategy_fn fn;
+    void *ud;
+} state_strategy_ctx;
+
+static int state_strategy_visit(state_store *st, MDB_txn *txn, const MDB_val *k,
+                                const MDB_val *v, void *ctx)
+{
+    state_strategy_ctx *c = ctx;
+    char name[STATE_NAME_MAX];
+
+    (void)txn;
+    if (k->mv_size >= sizeof name)
+        return state_fail(st, NULL, 0, "state store %s: a strategy name is %zu bytes long",
+                          st->dir, k->mv_size);
+    memcpy(name, k->mv_data, k->mv_size);
+    name[k->mv_size] = '\0';
+    return c->fn(c->ud, name, v->mv_data, v->mv_size);
+}
+
+int state_each_strategy(state_store *st, state_strategy_fn fn, void *ud)
+{
+    state_strategy_ctx c = {fn, ud};
+    return state_walk(st, DB_STRATEGIES, state_strategy_visit, &c);
+}
+
+/* ---- Check ---- */
+
+/* The signed sum of one venue and symbol's fills, at the first fill's size
+ * scale. */
+typedef struct state_fill_sum {
+    char venue[LUTRA_VENUE_MAX];
+    char symbol[LUTRA_SYMBOL_MAX];
+    int size_scale;
+    int64_t qty;
+    int has_position;
+} state_fill_sum;
+
+typedef struct state_check_ctx {
+    state_store *st;
+    void (*problem)(void *ud, const char *text);
+    void *ud;
+    int problems;
+    state_fill_sum *sums;
+    size_t nsums, capsums;
+    state_order order; /* scratch */
+    char scratch[STATE_ERROR_MAX];
+} state_check_ctx;
+
+static void state_problem(state_check_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void state_problem(state_check_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->scratch, sizeof c->scratch, fmt, ap);
+    va_end(ap);
+    c->problems++;
+    if (c->problem)
+        c->problem(c->ud, c->scratch);
+}
+
+/* A quantity at another size scale. @return 0, or -1 when it does not fit. */
+static int state_rescale(int64_t v, int from, int to, int64_t *out)
+{
+    return fixed_rescale(v, from, to, out) == FIXED_OK ? 0 : -1;
+}
+
+static int state_check_open(state_store *st, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                            void *ctx)
+{
+    state_check_ctx *c = ctx;
+    MDB_val ov;
+    int rc = mdb_get(txn, st->dbi[DB_ORDERS], (MDB_val *)k, &ov);
+
+    (void)v;
+    if (rc == MDB_NOTFOUND) {
+        state_problem(c, "the open index names order %.*s, which is not stored",
+                      (int)k->mv_size, (const char *)k->mv_data);
+        return 0;
+    }
+    if (rc)
+        return state_fail(st, NULL, 0, "state store %s: reading orders failed: %s", st->dir,
+                          mdb_strerror(rc));
+    if (state_decode(st, &state_order_kind, k, &ov, &c->order) < 0)
+        return -1;
+    if (!order_status_is_open((order_status)c->order.status))
+        state_problem(c, "the open index names order %s, which is %s", c->order.id,
+                      order_status_name((order_status)c->order.status));
+    return 0;
+}
+
+/* Sum the fills stored under "<id>\0" and compare them with the order. */
+static int state_check_order_fills(state_check_ctx *c, MDB_txn *txn, const state_order *o)
+{
+    state_store *st = c->st;
+    char prefix[STATE_KEY_MAX];
+    size_t plen = strlen(o->id) + 1;
+    int64_t filled = 0, value = 0, q;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    state_fill f;
+    int rc;
+
+    memcpy(prefix, o->id, plen);
+    if ((rc = mdb_cursor_open(txn, st->dbi[DB_FILLS], &cur)) != 0)
+        return state_fail(st, NULL, 0, "state store %s: reading fills failed: %s", st->dir,
+                          mdb_strerror(rc));
+    k.mv_data = prefix;
+    k.mv_size = plen;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (state_decode(st, &state_fill_kind, &k, &v, &f) < 0) {
+            mdb_cursor_close(cur);
+            return -1;
+        }
+        if (state_rescale(f.qty, f.size_scale, o->size_scale, &q) < 0) {
+            state_problem(c, "fill %s of order %s: its size scale %d does not fit the order's %d",
+                          f.trade_id, o->id, f.size_scale, o->size_scale);
+            continue;
+        }
+        filled += q;
+        value += money_notional(f.price, f.price_scale, f.qty, f.size_scale);
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return state_fail(st, NULL, 0, "state store %s: reading fills failed: %s", st->dir,
+                          mdb_strerror(rc));
+    if (filled != o->filled) {
+        char want[FIXED_STR_MAX], got[FIXED_STR_MAX];
+        fixed_format_trim(o->filled, o->size_scale, want, sizeof want);
+        fixed_format_trim(filled, o->size_scale, got, sizeof got);
+        state_problem(c, "order %s: filled %s but its fills sum to %s", o->id, want, got);
+    }
+    if (value != o->filled_value) {
+        char want[FIXED_STR_MAX], got[FIXED_STR_MAX];
+        fixed_format_trim(o->filled_value, MONEY_SCALE, want, sizeof want);
+        fixed_format_trim(value, MONEY_SCALE, got, sizeof got);
+        state_problem(c, "order %s: filled value %s but its fills are worth %s", o->id, want,
+                      got);
+    }
+    return 0;
+}
+
+static int state_check_order(state_store *st, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                             void *ctx)
+{
+    state_check_ctx *c = ctx;
+    MDB_val iv;
+    int rc;
+
+    if (state_decode(st, &state_order_kind, k, v, &c->order) < 0)
+        return -1;
+    rc = mdb_get(txn, st->dbi[DB_OPEN], (MDB_val *)k, &iv);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return state_fail(st, NULL, 0, "state store %s: reading the open index failed: %s",
+                          st->dir, mdb_strerror(rc));
+    if (rc == MDB_NOTFOUND && order_status_is_open((order_status)c->order.status))
+        state_problem(c, "order %s is %s but not in the open index", c->order.id,
+                      order_status_name((order_status)c->order.status));
+    return state_check_order_fills(c, txn, &c->order);
+}
+
+static state_fill_sum *state_find_sum(state_check_ctx *c, const char *venue, const char *symbol)
+{
+    for (size_t i = 0; i < c->nsums; i++)
+        if (!strcmp(c->sums[i].venue, venue) && !strcmp(c->sums[i].symbol, symbol))
+            return &c->sums[i];
+    return NULL;
+}
+
+static int state_check_fill(state_store *st, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                            void *ctx)
+{
+    state_check_ctx *c = ctx;
+    state_fill_sum *s;
+    MDB_val ok, ov;
+    state_fill f;
+    int64_t q;
+    int rc;
+
+    if (state_decode(st, &state_fill_kind, k, v, &f) < 0)
+        return -1;
+    ok.mv_data = f.order_id;
+    ok.mv_size = strlen(f.order_id);
+    rc = mdb_get(txn, st->dbi[DB_ORDERS], &ok, &ov);
+    if (rc == MDB_NOTFOUND)
+        state_problem(c, "fill %s names order %s, which is not stored", f.trade_id, f.order_id);
+    else if (rc)
+        return state_fail(st, NULL, 0, "state store %s: reading orders failed: %s", st->dir,
+                          mdb_strerror(rc));
+    if (!(s = state_find_sum(c, f.venue, f.symbol))) {
+        state_fill_sum *sums = grow_capacity(c->sums, &c->capsums, c->nsums + 1, sizeof *sums, 16);
+        if (!sums)
+            return state_fail(st, NULL, 0, "state store %s: out of memory", st->dir);
+        c->sums = sums;
+        s = &sums[c->nsums++];
+        memset(s, 0, sizeof *s);
+        snprintf(s->venue, sizeof s->venue, "%s", f.venue);
+        snprintf(s->symbol, sizeof s->symbol, "%s", f.symbol);
+        s->size_scale = f.size_scale;
+    }
+    if (state_rescale(f.qty, f.size_scale, s->size_scale, &q) < 0) {
+        state_problem(c, "fill %s of %s:%s: its size scale %d differs from the others' %d",
+                      f.trade_id, f.venue, f.symbol, f.size_scale, s->size_scale);
+        return 0;
+    }
+    s->qty += f.side == ORDER_SELL ? -q : q;
+    return 0;
+}
+
+static int state_check_position(state_store *st, MDB_txn *txn, const MDB_val *k,
+                                const MDB_val *v, void *ctx)
+{
+    state_check_ctx *c = ctx;
+    state_position p;
+    state_fill_sum *s;
+    int64_t fills = 0;
+    char want[FIXED_STR_MAX], got[FIXED_STR_MAX];
+
+    (void)txn;
+    if (state_decode(st, &state_position_kind, k, v, &p) < 0)
+        return -1;
+    if ((s = state_find_sum(c, p.venue, p.symbol)) != NULL) {
+        s->has_position = 1;
+        if (state_rescale(s->qty, s->size_scale, p.size_scale, &fills) < 0) {
+            state_problem(c, "position %s:%s: its size scale %d does not fit its fills' %d",
+                          p.venue, p.symbol, p.size_scale, s->size_scale);
+            return 0;
+        }
+    }
+    if (p.qty != p.seed_qty + fills) {
+        fixed_format_trim(p.qty, p.size_scale, want, sizeof want);
+        fixed_format_trim(p.seed_qty + fills, p.size_scale, got, sizeof got);
+        state_problem(c, "position %s:%s: qty %s but its seed and fills make %s", p.venue,
+                      p.symbol, want, got);
+    }
+    return 0;
+}
+
+int state_check(state_store *st, void (*problem)(void *ud, const char *text), void *ud,
+                char *err, size_t errlen)
+{
+    state_check_ctx c;
+    int rc;
+
+    memset(&c, 0, sizeof c);
+    c.st = st;
+    c.problem = problem;
+    c.ud = ud;
+    if (state_snapshot_begin(st) < 0)
+        return state_pass(st, err, errlen);
+    rc = state_walk(st, DB_OPEN, state_check_open, &c);
+    if (rc == 0)
+        rc = state_walk(st, DB_ORDERS, state_check_order, &c);
+    if (rc == 0)
+        rc = state_walk(st, DB_FILLS, state_check_fill, &c);
+    if (rc == 0)
+        rc = state_walk(st, DB_POSITIONS, state_check_position, &c);
+    for (size_t i = 0; rc == 0 && i < c.nsums; i++) {
+        char q[FIXED_STR_MAX];
+        if (c.sums[i].has_position || c.sums[i].qty == 0)
+            continue;
+        fixed_format_trim(c.sums[i].qty, c.sums[i].size_scale, q, sizeof q);
+        state_problem(&c, "the fills of %s:%s add up to %s but no position is stored",
+                      c.sums[i].venue, c.sums[i].symbol, q);
+    }
+    state_snapshot_end(st);
+    free(c.sums);
+    if (rc != 0)
+        return state_pass(st, err, errlen);
+    return c.problems;
+}
+
+/* ---- Backup ---- */
+
+/* An empty folder to copy into: created, or existing and empty. */
+static int state_empty_dir(state_store *st, const char *dir, char *err, size_t errlen)
+{
+    struct dirent *e;
+    DIR *d;
+    int files = 0;
+
+    if (mkdir(dir, 0700) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return state_fail(st, err, errlen, "state backup: cannot create %s: %s", dir,
+                          strerror(errno));
+    if (!(d = opendir(dir)))
+        return state_fail(st, err, errlen, "state backup: %s: %s", dir, strerror(errno));
+    while ((e = readdir(d)) != NULL)
+        files += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    if (files)
+        return state_fail(st, err, errlen, "state backup: %s is not empty: choose an empty or "
+                          "new folder", dir);
+    return 0;
+}
+
+int state_backup(state_store *st, const char *dest_dir, char *err, size_t errlen)
+{
+    char path[4096];
+    int rc, fd;
+
+    if (!dest_dir || !*dest_dir)
+        return state_fail(st, err, errlen, "state backup: no destination folder");
+    if (state_empty_dir(st, dest_dir, err, errlen) < 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/data.mdb", dest_dir);
+    /* Compacting copies through a read transaction of its own: it neither
+     * waits for nor blocks the writer, even this process's open batch. */
+    rc = mdb_env_copy2(st->env, dest_dir, MDB_CP_COMPACT);
+    if (rc) {
+        unlink(path);
+        return state_fail(st, err, errlen, "state backup of %s to %s failed: %s", st->dir,
+                          dest_dir, mdb_strerror(rc));
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return state_fail(st, err, errlen, "state backup: %s: cannot sync: %s", path,
+                          strerror(e));
+    }
+    close(fd);
+    return 0;
+}
+
+/* ---- Open and schema ---- */
+
+/*
+ * Migrations: step i takes a store from schema `from` to from + 1, inside
+ * the transaction that opens it, so a migration either completes or leaves
+ * the store as it was. Schema 1 is the first: no steps yet. A new schema
+ * adds its step here and raises STATE_SCHEMA_VERSION.
+ */
+typedef struct state_migration {
+    uint32_t from;
+    int (*run)(state_store *st, MDB_txn *txn);
+} state_migration;
+
+static const state_migration state_migrations[] = {
+    {0, NULL}, /* end of the table */
+};
+
+static int state_migrate(state_store *st, MDB_txn *txn, uint32_t from)
+{
+    for (uint32_t v = from; v < STATE_SCHEMA_VERSION; v++) {
+        const state_migration *m = state_migrations;
+        while (m->run && m->from != v)
+            m++;
+        if (!m->run)
+            return state_fail(st, NULL, 0,
+                              "state store %s has schema %u and this lutra knows no migration "
+                              "from it: it was not written by a released lutra",
+                              st->dir, v);
+        if (m->run(st, txn) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int state_not_ours(state_store *st, const char *why)
+{
+    return state_fail(st, NULL, 0,
+                      "state folder %s holds an LMDB environment that is not a lutra state store "
+                      "(%s): point state_dir at an empty folder",
+                      st->dir, why);
+}
+
+/* Create the databases of a new store and record its schema. */
+static int state_create(state_store *st, MDB_txn *txn)
+{
+    msgpack_sbuffer_clear(&st->sbuf);
+    for (int db = 0; db < DB_COUNT; db++) {
+        int rc = mdb_dbi_open(txn, state_db_names[db], MDB_CREATE, &st->dbi[db]);
+        if (rc)
+            return state_fail(st, NULL, 0, "state store %s: cannot create database %s: %s",
+                              st->dir, state_db_names[db], mdb_strerror(rc));
+    }
+    if (msgpack_pack_uint32(&st->pk, STATE_SCHEMA_VERSION) != 0)
+        return state_fail(st, NULL, 0, "state store %s: out of memory", st->dir);
+    {
+        MDB_val k = {strlen(META_SCHEMA), META_SCHEMA}, v = {st->sbuf.size, st->sbuf.data};
+        int rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+        if (rc)
+            return state_fail(st, NULL, 0, "state store %s: cannot write its schema: %s",
+                              st->dir, mdb_strerror(rc));
+    }
+    st->schema = STATE_SCHEMA_VERSION;
+    return 0;
+}
+
+/* Is the main database (named databases and stray keys) empty? */
+static int state_env_empty(MDB_txn *txn)
+{
+    MDB_dbi main_db;
+    MDB_stat s;
+
+    if (mdb_dbi_open(txn, NULL, 0, &main_db) != 0 || mdb_stat(txn, main_db, &s) != 0)
+        return 0;
+    return s.ms_entries == 0;
+}
+
+/* Read the schema, refuse what is not ours or too new, migrate what is
+ * older (writers only). */
+static int state_check_schema(state_store *st, MDB_txn *txn)
+{
+    uint64_t schema = 0;
+    int rc;
+
+    rc = state_get_meta_uint(st, txn, META_SCHEMA, &schema);
+    if (rc < 0 || rc == 0)
+        return state_not_ours(st, rc == 0 ? "meta has no schema" : "its schema is not a number");
+    if (schema > STATE_SCHEMA_VERSION)
+        return state_fail(st, NULL, 0,
+                          "state store %s has schema %llu; this lutra reads up to %d: upgrade "
+                          "lutra",
+                          st->dir, (unsigned long long)schema, STATE_SCHEMA_VERSION);
+    st->schema = (uint32_t)schema;
+    if (schema == STATE_SCHEMA_VERSION)
+        return 0;
+    if (st->read_only)
+        return state_fail(st, NULL, 0,
+                          "state store %s has schema %llu, older than this lutra's %d: open it "
+                          "once writable (lutra run) to migrate it",
+                          st->dir, (unsigned long long)schema, STATE_SCHEMA_VERSION);
+    if (state_migrate(st, txn, (uint32_t)schema) < 0)
+        return -1;
+    msgpack_sbuffer_clear(&st->sbuf);
+    if (msgpack_pack_uint32(&st->pk, STATE_SCHEMA_VERSION) != 0)
+        return state_fail(st, NULL, 0, "state store %s: out of memory", st->dir);
+    {
+        MDB_val k = {strlen(META_SCHEMA), META_SCHEMA}, v = {st->sbuf.size, st->sbuf.data};
+        if ((rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0)) != 0)
+            return state_fail(st, NULL, 0, "state store %s: cannot record its new schema: %s",
+                              st->dir, mdb_strerror(rc));
+    }
+    st->schema = STATE_SCHEMA_VERSION;
+    return 0;
+}
+
+static int state_open_dbs(state_store *st, MDB_txn *txn)
+{
+    int rc = mdb_dbi_open(txn, state_db_names[DB_META], 0, &st->dbi[DB_META]);
+
+    if (rc == MDB_NOTFOUND) {
+        if (!state_env_empty(txn))
+            return state_not_ours(st, "no meta database");
+        if (st->read_only)
+            return state_fail(st, NULL, 0, "state store %s is empty: nothing was ever committed",
+                              st->dir);
+        return state_create(st, txn);
+    }
+    if (rc == MDB_INCOMPATIBLE)
+        return state_not_ours(st, "its meta is not a database");
+    if (rc)
+        return state_fail(st, NULL, 0, "state store %s: cannot open its meta: %s", st->dir,
+                          mdb_strerror(rc));
+    if (state_check_schema(st, txn) < 0)
+        return -1;
+    for (int db = DB_META + 1; db < DB_COUNT; db++) {
+        rc = mdb_dbi_open(txn, state_db_names[db], 0, &st->dbi[db]);
+        if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
+            return state_not_ours(st, "a database is missing");
+        if (rc)
+            return state_fail(st, NULL, 0, "state store %s: cannot open database %s: %s",
+                              st->dir, state_db_names[db], mdb_strerror(rc));
+    }
+    return 0;
+}
+
+/* mkdir -p, the last folder owner-only. */
+static int state_make_dir(state_store *st)
+{
+    char path[4096];
+    struct stat sb;
+    size_t n = strlen(st->dir);
+
+    if (n >= sizeof path)
+        return state_fail(st, NULL, 0, "state folder %s: path too long", st->dir);
+    memcpy(path, st->dir, n + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            return state_fail(st, NULL, 0, "cannot create state folder %s: %s: %s", st->dir,
+                              path, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return state_fail(st, NULL, 0, "cannot create state folder %s: %s", st->dir,
+                          strerror(errno));
+    if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
+        return state_fail(st, NULL, 0, "state folder %s is not a folder", st->dir);
+    return 0;
+}
+
+static int state_not_writable(state_store *st, int e)
+{
+    return state_fail(st, NULL, 0,
+                      "state folder %s is not writable: %s (give the user running lutra write "
+                      "access to it, or set state_dir to a folder it can write)",
+                      st->dir, strerror(e));
+}
+
+/* One writer per store: an flock on writer.lock, which also proves that
+ * the folder is writable before LMDB touches it. */
+static int state_lock_writer(state_store *st)
+{
+    char path[4096], pid[32] = "";
+    ssize_t n;
+
+    snprintf(path, sizeof path, "%s/writer.lock", st->dir);
+    st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (st->lock_fd < 0)
+        return state_not_writable(st, errno);
+    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        if (e != EWOULDBLOCK)
+            return state_fail(st, NULL, 0, "state folder %s: cannot lock writer.lock: %s",
+                              st->dir, strerror(e));
+        n = pread(st->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        return state_fail(st, NULL, 0,
+                          "state store %s is in use by another lutra (pid %s): stop it, or "
+                          "give this one another state_dir",
+                          st->dir, pid[0] ? pid : "unknown");
+    }
+    n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(st->lock_fd, 0) < 0 || pwrite(st->lock_fd, pid, (size_t)n, 0) != n)
+        return state_not_writable(st, errno);
+    return 0;
+}
+
+/* A reader needs the folder and its data.mdb to exist already. */
+static int state_find_store(state_store *st)
+{
+    char path[4096];
+    struct stat sb;
+
+    if (stat(st->dir, &sb) < 0)
+        return state_fail(st, NULL, 0, "state folder %s: %s", st->dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return state_fail(st, NULL, 0, "state folder %s is not a folder", st->dir);
+    snprintf(path, sizeof path, "%s/data.mdb", st->dir);
+    if (stat(path, &sb) < 0)
+        return state_fail(st, NULL, 0,
+                          "state folder %s holds no state store (no data.mdb): check the "
+                          "folder (--state, or state_dir in the configuration)",
+                          st->dir);
+    return 0;
+}
+
+static int state_env_error(state_store *st, int rc)
+{
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+        return state_fail(st, NULL, 0,
+                          "state folder %s: data.mdb is not a lutra state store (%s): move it "
+                          "away or point state_dir at an empty folder",
+                          st->dir, mdb_strerror(rc));
+    if (rc == EACCES || rc == EPERM || rc == EROFS)
+        return st->read_only
+                   ? state_fail(st, NULL, 0,
+                                "state folder %s cannot be read: %s (readers need read access "
+                                "to data.mdb and write access to lock.mdb: run as the user "
+                                "that runs lutra)",
+                                st->dir, strerror(rc))
+                   : state_not_writable(st, rc);
+    return state_fail(st, NULL, 0, "state store %s cannot be opened: %s", st->dir,
+                      mdb_strerror(rc));
+}
+
+/* Open the environment. A writer maps map_size (LMDB rounds it up to what
+ * the file already holds; the batch grows it from there); a reader maps
+ * what the writer recorded. */
+static int state_env_open(state_store *st, const state_options *opt)
+{
+    unsigned flags = MDB_NOTLS;
+    size_t want = opt->map_size ? opt->map_size : STATE_MAP_DEFAULT;
+    int rc, dead;
+
+    if (want > st->map_max)
+        want = st->map_max;
+    if (st->read_only)
+        flags |= MDB_RDONLY;
+    else if (opt->sync == STATE_SYNC_NONE)
+        flags |= MDB_NOSYNC;
+    if ((rc = mdb_env_create(&st->env)) != 0)
+        return state_fail(st, NULL, 0, "state store %s: %s", st->dir, mdb_strerror(rc));
+    if ((rc = mdb_env_set_maxdbs(st->env, DB_COUNT + 1)) != 0 ||
+        (!st->read_only && (rc = mdb_env_set_mapsize(st->env, want)) != 0) ||
+        (rc = mdb_env_open(st->env, st->dir, flags, 0600)) != 0)
+        return state_env_error(st, rc);
+    if (!st->read_only)
+        mdb_reader_check(st->env, &dead); /* slots of readers that died */
+    return 0;
+}
+
+static int state_open_store(state_store *st, const state_options *opt)
+{
+    MDB_txn *txn;
+    int rc;
+
+    if (st->read_only) {
+        if (state_find_store(st) < 0)
+            return -1;
+    } else if (state_make_dir(st) < 0 || state_lock_writer(st) < 0) {
+        return -1;
+    }
+    if (state_env_open(st, opt) < 0)
+        return -1;
+    if ((rc = state_txn_begin(st, st->read_only ? MDB_RDONLY : 0, &txn)) != 0)
+        return state_env_error(st, rc);
+    if (state_open_dbs(st, txn) < 0) {
+        mdb_txn_abort(txn);
+        return -1;
+    }
+    /* Committing keeps the database handles, read-only too. */
+    if ((rc = mdb_txn_commit(txn)) != 0)
+        return state_fail(st, NULL, 0, "state store %s: cannot commit its setup: %s", st->dir,
+                          mdb_strerror(rc));
+    return 0;
+}
+
+state_store *state_open(const state_options *opt, char *err, size_t errlen)
+{
+    state_store *st;
+
+    if (!opt || !opt->dir || !*opt->dir) {
+        snprintf(err, errlen, "state store: no state folder given");
+        return NULL;
+    }
+    if (!(st = calloc(1, sizeof *st)) || !(st->dir = strdup(opt->dir))) {
+        free(st);
+        snprintf(err, errlen, "state store %s: out of memory", opt->dir);
+        return NULL;
+    }
+    st->lock_fd = -1;
+    st->read_only = opt->read_only;
+    st->map_max = opt->map_max ? opt->map_max : STATE_MAP_MAX_DEFAULT;
+    msgpack_sbuffer_init(&st->sbuf);
+    msgpack_packer_init(&st->pk, &st->sbuf, msgpack_sbuffer_write);
+    msgpack_unpacked_init(&st->unpacked);
+    if (state_open_store(st, opt) < 0) {
+        snprintf(err, errlen, "%s", st->error);
+        state_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void state_close(state_store *st)
+{
+    if (!st)
+        return;
+    state_drop_batch(st);
+    if (st->rtxn)
+        mdb_txn_abort(st->rtxn);
+    if (st->env)
+        mdb_env_close(st->env);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
+    msgpack_unpacked_destroy(&st->unpacked);
+    msgpack_sbuffer_destroy(&st->sbuf);
+    free(st->journal);
+    free(st->dir);
+    free(st);
+}
