@@ -965,6 +965,7 @@ static const key_spec venue_keys[] = {
     {.name = "symbols", .read = read_symbols},
     {.name = "ws_max_age_s", .read = read_number, .offset = offsetof(config_venue, ws_max_age_s),
      .flags = NUM_ABOVE_MIN, .max = 86400},
+    {.name = "adopt_orders", .read = read_bool, .offset = offsetof(config_venue, adopt_orders)},
     {0}};
 
 static int read_venue_entry(walk *w, const char *key, size_t i, void *ud)

@@ -46,6 +46,7 @@ typedef struct config_venue {
     char symbols[CONFIG_MAX_SYMBOLS][32];
     size_t nsymbols;
     double ws_max_age_s;   /* a WebSocket is replaced before it is this old; 0: the connector's */
+    int adopt_orders;      /* a restart takes open orders placed by hand as lutra's */
 } config_venue;
 
 typedef struct config_strategy {

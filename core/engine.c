@@ -1204,6 +1204,19 @@ int engine_restore_venue(engine *e, const char *venue, journal_restored *out, ch
                            errlen);
 }
 
+int engine_adopt_order(engine *e, const order *o)
+{
+    order *got;
+
+    if (oms_restore_order(e->oms, o) < 0)
+        return -1;
+    if (e->journal && (got = oms_find(e->oms, o->id))) {
+        engine_journal_order(e, got);
+        engine_pending(e);
+    }
+    return 0;
+}
+
 int engine_venue_balance(engine *e, const char *venue, const char *asset, int64_t free,
                          int64_t locked)
 {

@@ -159,6 +159,11 @@ int engine_flush(engine *e);
 int engine_restore_venue(engine *e, const char *venue, journal_restored *out, char *err,
                          size_t errlen);
 
+/* An open order found at the venue that lutra did not send, taken as
+ * lutra's (config adopt_orders): owned by no strategy, in the OMS and the
+ * store from now on. @return 0, or -1 (duplicate id, unknown instrument). */
+int engine_adopt_order(engine *e, const order *o);
+
 /* A venue's balance report: ours is replaced (the venue wins), the
  * difference logged, and the balance written to the store. */
 int engine_venue_balance(engine *e, const char *venue, const char *asset, int64_t free,

@@ -582,6 +582,7 @@ static void live_venue_restore(live_venue *v)
         live_fail(lv, "out of memory");
         return;
     }
+    reconcile_set_adopt(v->rec, v->cv->adopt_orders);
     reconcile_start(v->rec);
 }
 

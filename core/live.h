@@ -78,4 +78,24 @@ engine *live_engine(live *lv);
 /* Destroy the connectors, the engine and the loop. NULL is accepted. */
 void live_free(live *lv);
 
+/*
+ * Hot reload (docs/hot-reload.md; issue 6). Each works while the driver
+ * runs, from the loop's thread (the control socket, SIGHUP, the file
+ * watcher), and changes nothing when it fails: the running version stays
+ * and err says why (file and line for Lua).
+ */
+
+/* Reload strategy NAME from its file: built beside the running one, then
+ * swapped in with ctx.state handed over through the state store. */
+int live_reload_strategy(live *lv, const char *name, char *err, size_t errlen);
+
+/* Replace the connector of venue NAME with a fresh load of its .so. */
+int live_reload_plugin(live *lv, const char *name, char *err, size_t errlen);
+
+/* Re-read the configuration file: risk limits and strategy params apply at
+ * once; what cannot change live is named in err (and not applied), the
+ * rest applied. An invalid file changes nothing. @return 0 when all of it
+ * applied, 1 when some of it could not, -1 when nothing did. */
+int live_reload_config(live *lv, char *err, size_t errlen);
+
 #endif

@@ -20,6 +20,7 @@
 
 #include "grow.h"
 #include "log.h"
+#include "money.h"
 
 #define RECONCILE_FIRST_WAIT_NS INT64_C(10000000000)  /* 10 s */
 #define RECONCILE_MAX_WAIT_NS INT64_C(60000000000)    /* 1 min */
@@ -51,6 +52,7 @@ struct reconcile {
     loop_timer *settle;        /* ends BALANCES after the callback that brought them */
     int64_t wait_ns;
     unsigned attempts;
+    int adopt;                 /* orders placed by hand become lutra's */
 };
 
 static void reconcile_arm(reconcile *r);
@@ -82,6 +84,17 @@ void reconcile_free(reconcile *r)
     free(r->listed);
     free(r->asked);
     free(r);
+}
+
+void reconcile_set_wait(reconcile *r, int64_t first_ns)
+{
+    if (first_ns > 0)
+        r->wait_ns = first_ns;
+}
+
+void reconcile_set_adopt(reconcile *r, int adopt)
+{
+    r->adopt = adopt;
 }
 
 int reconcile_done(const reconcile *r)
@@ -187,11 +200,59 @@ static void reconcile_ask(reconcile *r, order *o)
     }
 }
 
+/*
+ * An open order at the venue lutra did not send, taken as lutra's: owned by
+ * no strategy, its fills so far valued at its limit price (the venue's list
+ * gives no fill prices), its lock the rest of what it spends (the venue's
+ * balances, asked for last, hold the same lock).
+ */
+static void reconcile_adopt(reconcile *r, const lutra_exec *x)
+{
+    const lutra_instrument *in = instrument_registry_get(engine_registry(r->e), x->instrument);
+    order o;
+
+    if (!in || strcmp(in->venue, r->venue) != 0 || !order_id_valid(x->order_id) || x->qty <= 0) {
+        log_write(LOG_WARN, "reconcile",
+                  "open order at the venue cannot be adopted venue=%s order=%s reason=\"%s\"",
+                  r->venue, x->order_id,
+                  !in ? "unknown instrument" : "its client id is not one lutra can use");
+        return;
+    }
+    memset(&o, 0, sizeof o);
+    snprintf(o.id, sizeof o.id, "%s", x->order_id);
+    o.req.instrument = x->instrument;
+    o.req.strategy = UINT32_MAX;
+    o.req.side = x->side == LUTRA_SIDE_SELL ? ORDER_SELL : ORDER_BUY;
+    o.req.type = ORDER_LIMIT;
+    o.req.tif = ORDER_GTC;
+    o.req.price = x->price;
+    o.req.qty = x->qty;
+    o.filled = x->filled;
+    o.status = x->filled > 0 ? ORDER_PARTIALLY_FILLED : ORDER_NEW;
+    o.filled_value = money_notional(x->price, in->price_scale, x->filled, in->size_scale);
+    o.locked = o.req.side == ORDER_SELL
+                   ? money_from_fixed(x->qty - x->filled, in->size_scale)
+                   : money_notional(x->price, in->price_scale, x->qty - x->filled, in->size_scale);
+    o.ts_created = o.ts_updated = x->ts ? x->ts : engine_now(r->e);
+    snprintf(o.venue_order_id, sizeof o.venue_order_id, "%s", x->venue_order_id);
+    if (engine_adopt_order(r->e, &o) < 0) {
+        log_write(LOG_WARN, "reconcile", "cannot adopt order venue=%s order=%s", r->venue, o.id);
+        return;
+    }
+    log_write(LOG_WARN, "reconcile", "open order at the venue adopted venue=%s order=%s qty=%" PRId64
+              " filled=%" PRId64, r->venue, o.id, o.req.qty, o.filled);
+    reconcile_add(&r->listed, &r->nlisted, &r->listed_cap, o.id);
+}
+
 /* An entry of the venue's open-order list. */
 static void reconcile_listed(reconcile *r, const lutra_exec *x)
 {
     order *o = oms_find(engine_oms(r->e), x->order_id);
 
+    if (!o && r->adopt) {
+        reconcile_adopt(r, x);
+        return;
+    }
     if (!o) {
         log_write(LOG_WARN, "reconcile",
                   "open order at the venue not sent by lutra: left alone venue=%s order=%s "
@@ -295,15 +356,15 @@ static void reconcile_timeout(loop_timer *t, void *ud)
     (void)t;
 
     r->deadline = NULL;
+    r->wait_ns = r->wait_ns * 2 > RECONCILE_MAX_WAIT_NS ? RECONCILE_MAX_WAIT_NS : r->wait_ns * 2;
     log_write(LOG_WARN, "reconcile",
               "venue not reconciled in time venue=%s waiting_for=\"%s\" pending_queries=%zu "
-              "retry_in_s=%" PRId64 ": strategies stay stopped",
+              "next_wait_ms=%" PRId64 ": asking again, strategies stay stopped",
               r->venue,
               r->phase == PHASE_LISTING   ? "open orders"
               : r->phase == PHASE_ASKING ? "single-order answers"
                                          : "balances",
-              r->nasked, r->wait_ns * 2 / INT64_C(1000000000));
-    r->wait_ns = r->wait_ns * 2 > RECONCILE_MAX_WAIT_NS ? RECONCILE_MAX_WAIT_NS : r->wait_ns * 2;
+              r->nasked, r->wait_ns / INT64_C(1000000));
     if (r->phase == PHASE_BALANCES) {
         reconcile_arm(r);
         reconcile_ask_balances(r);

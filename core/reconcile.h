@@ -14,7 +14,9 @@
  *     resent;
  *   - an order filled or cancelled while we were down gets its fills and
  *     its final state;
- *   - an order on the venue that we never sent is reported and left alone;
+ *   - an order on the venue that we never sent is reported and left alone,
+ *     unless adopt (the venue's adopt_orders): then it becomes lutra's,
+ *     owned by no strategy;
  *   - balances, asked for last (they include the fills just recovered):
  *     the venue's replace ours (engine_venue_balance logs the difference).
  * The engine holds what strategies would hear until engine_start, which
@@ -55,6 +57,13 @@ void reconcile_start(reconcile *r);
 /* A STATUS report from the venue. @return 1 if it was an answer to the
  * reconciliation (handled), 0 if not (the caller handles it). */
 int reconcile_on_status(reconcile *r, const lutra_exec *x);
+
+/* How long the first attempt may take before it is made again (default
+ * 10 s; each retry waits twice as long, at most a minute). */
+void reconcile_set_wait(reconcile *r, int64_t first_ns);
+
+/* Adopt the venue's open orders that lutra did not send (default 0). */
+void reconcile_set_adopt(reconcile *r, int adopt);
 
 /* A balance report from the venue arrived (the driver applied it). */
 void reconcile_on_balance(reconcile *r);

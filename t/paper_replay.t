@@ -79,7 +79,7 @@ LUA
                                                 "$sub/rec.lev");
     my ($bt_status, undef, $bt_log) = run_lutra('backtest', $strategy, '--data',
                                                 "$sub/rec.lev", '--config', $config,
-                                                '--quiet');
+                                                '--out', "$sub/report", '--quiet');
     ok($im_status == 0 && $bt_status == 0,
        "$name: lutra import and lutra backtest replay the recording")
         or diag($im_log, $bt_log);

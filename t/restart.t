@@ -36,7 +36,8 @@ for my $f (['key', $KEY], ['secret', $SECRET]) {
 }
 
 sub config {
-    my ($action, $price) = @_;
+    my ($action, $price, $venue_extra) = @_;
+    $venue_extra //= '';
     my $path = "$dir/$action.lua";
     open my $o, '>', $path or die;
     print $o <<"LUA";
@@ -45,7 +46,7 @@ return { mode = 'live', cancel_on_stop = false, state_dir = '$dir/state',
   venues = { binance = { connector = 'binance',
     rest_url = 'http://127.0.0.1:$rest', ws_url = 'ws://127.0.0.1:$ws',
     api_key = { file = '$dir/key' }, api_secret = { file = '$dir/secret' },
-    symbols = { 'BTCUSDT' } } },
+    symbols = { 'BTCUSDT' }, $venue_extra } },
   strategies = { { name = 'probe', script = 't/strategies/restart_probe.lua', venue = 'binance',
                    params = { action = '$action', price = ${\ ($price // 59000)} } } } }
 LUA
@@ -118,7 +119,7 @@ sub mock_btc {
 
 use JSON::PP ();
 
-plan tests => 25;
+plan tests => 28;
 
 # ---- A: an order rests; stop without cancelling ----
 my ($pid, $log) = start_run(config('rest', 59000));
@@ -189,4 +190,13 @@ wait_for($log, qr/restart-probe status ready/, $WAIT_S);
 stop_run($pid);
 my @fills = slurp($log) =~ /restart-probe fill/g;
 is(scalar @fills, 0, 'G: no fill heard again');
+
+# ---- H: adopt_orders takes the hand-placed order as lutra's ----
+($pid, $log) = start_run(config('none', undef, 'adopt_orders = true'));
+ok(wait_for($log, qr/open order at the venue adopted.*order=byhand1/, $WAIT_S),
+   'H: the hand-placed order is adopted') or diag(slurp($log));
+is(stop_run($pid), 0, 'H: stopped cleanly');
+my $adopted = order_of(dump_state(), 'byhand1');
+ok(($adopted->{status} // '') eq 'new' && ($adopted->{strategy} // 'x') eq '',
+   'H: the store holds it open, owned by no strategy');
 note("BTC at the venue: before the market buy $btc_before, after " . mock_btc());
