@@ -108,4 +108,21 @@ const char *http_response_header(const http_response *r, const char *name);
 /* "timeout", "connect", ... for an enum http_error. */
 const char *http_error_name(int error);
 
+/*
+ * ---- Hand-off probe (observability; bench/tick_to_order.c) ----
+ *
+ * Off by default: then it costs one predictable branch per request. When
+ * set, http_send calls `handed` on the caller's thread the moment libcurl's
+ * multi handle has accepted a request (curl_multi_add_handle returned OK),
+ * before anything of it is written to the network, with the request as the
+ * caller gave it. Process-wide: set it before the clients it should watch
+ * send anything; NULL turns it off.
+ */
+typedef struct http_probe {
+    void (*handed)(void *ud, const http_request *req);
+    void *ud;
+} http_probe;
+
+void http_set_probe(const http_probe *probe);
+
 #endif

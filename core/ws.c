@@ -16,7 +16,8 @@
  *   I/O thread only: conns[], cur, next, next_gen, attempt, rng,
  *     reconnect_sul, spare, backlog, out_head, and everything lws owns.
  *   engine thread only: eng_gen, eng_open, handover_*, retiring_gen,
- *     have_last, last_seq, held, stats (but the two atomic counters).
+ *     have_last, last_seq, held, stats (but the two atomic counters),
+ *     spin_until, spin_ev.
  *
  * lws_cancel_service() is the one lws call the engine thread makes: the
  * library documents it as safe from any thread. The lws context is created
@@ -55,6 +56,8 @@
 #define WS_DEFAULT_SLOTS 4096
 #define WS_DEFAULT_FRAME 4096
 #define WS_DEFAULT_MAX_MESSAGE ((size_t)64 << 20)
+/* A spin window longer than this is a mistake (a second of a busy core). */
+#define WS_MAX_SPIN_US 1000000
 /* Messages delivered per wake before the engine's loop gets a turn. */
 #define WS_DRAIN_BATCH 1024
 #define WS_REASON_MAX 128
@@ -79,6 +82,7 @@ typedef struct ws_frame {
     uint32_t attempt;
     int64_t retry_in_ms;
     uint64_t seq;          /* engine: cfg.seq of the message */
+    int64_t probe_ns;      /* CLOCK_MONOTONIC when whole, if a probe is set (ws_set_probe) */
     char buf[];
 } ws_frame;
 
@@ -150,6 +154,9 @@ struct ws {
     ws_frame **held;
     size_t held_n, held_cap;
     ws_stats stats;
+    int64_t spin_ns;       /* cfg.spin_us in ns; 0: no spinning */
+    int64_t spin_until;    /* CLOCK_MONOTONIC end of the spin window */
+    struct event *spin_ev; /* the zero-delay timer that turns the loop */
 };
 
 /* ---- frames (either thread: a frame belongs to one side at a time) ---- */
@@ -184,6 +191,7 @@ static void frame_reset(ws_frame *f)
 {
     f->next = NULL;
     f->len = 0;
+    f->probe_ns = 0;
     f->kind = FRAME_MESSAGE;
     f->planned = 0;
     f->has_seq = 0;
@@ -205,11 +213,34 @@ static void frames_free_list(ws_frame *f)
     }
 }
 
-static int64_t now_realtime_ns(void)
+static int64_t clock_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(id, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t now_realtime_ns(void)
+{
+    return clock_ns(CLOCK_REALTIME);
+}
+
+/* ---- Process-wide settings (ws.h) ---- */
+
+static int64_t spin_default_us;
+
+void ws_set_spin_default(int64_t spin_us)
+{
+    spin_default_us = spin_us > 0 ? spin_us : 0;
+}
+
+/* ---- The latency probe (ws.h) ---- */
+
+static const ws_probe *latency_probe;
+
+void ws_set_probe(const ws_probe *probe)
+{
+    latency_probe = probe;
 }
 
 /* ---- I/O thread: handing frames to the engine ---- */
@@ -490,6 +521,8 @@ static int io_receive(ws_conn *c, const void *in, size_t len)
         return 0;
     ws_frame *f = c->rx;
     c->rx = NULL;
+    if (latency_probe)
+        f->probe_ns = clock_ns(CLOCK_MONOTONIC);
     f->recv_ns = now_realtime_ns();
     memset(FRAME_DATA(f) + f->len, 0, JSON_PADDING);
     f->kind = FRAME_MESSAGE;
@@ -662,7 +695,12 @@ static void eng_deliver(ws *w, ws_frame *f)
     }
     w->stats.messages++;
     w->stats.bytes += f->len;
+    const ws_probe *probe = latency_probe;
+    if (probe)
+        probe->before(probe->ud, f->probe_ns, FRAME_DATA(f), f->len);
     w->cfg.on_message(w->cfg.ud, f->recv_ns, FRAME_DATA(f), f->len);
+    if (probe)
+        probe->after(probe->ud);
 }
 
 static void eng_release_held(ws *w, int deliver)
@@ -827,6 +865,45 @@ static int eng_drain(ws *w, int limit)
     return n;
 }
 
+/* ---- engine thread: spinning (ws_config.spin_us) ----
+ *
+ * A zero-delay timer keeps the loop turning without sleeping (timers and
+ * the other events still run every turn: the timer goes through the loop,
+ * it does not loop inside a callback) and polls the ring once a turn.
+ * wake_pending stays set all along, so the I/O thread writes no eventfd.
+ * Once the ring has been empty for spin_us, the engine goes back to
+ * sleeping on the eventfd. */
+
+/* Poll again on the loop's next turn. */
+static void eng_spin_turn(ws *w)
+{
+    static const struct timeval at_once = {0, 0};
+    event_add(w->spin_ev, &at_once);
+}
+
+static void eng_spin_cb(evutil_socket_t fd, short what, void *arg)
+{
+    ws *w = arg;
+    int64_t now = clock_ns(CLOCK_MONOTONIC);
+    (void)fd;
+    (void)what;
+
+    if (eng_drain(w, WS_DRAIN_BATCH))
+        w->spin_until = now + w->spin_ns;
+    if (now < w->spin_until) {
+        eng_spin_turn(w);
+        return;
+    }
+    atomic_store(&w->wake_pending, 0);
+    /* A frame pushed before that store saw wake_pending set and wrote no
+     * eventfd: look once more. */
+    if (eng_drain(w, WS_DRAIN_BATCH)) {
+        atomic_store(&w->wake_pending, 1);
+        w->spin_until = clock_ns(CLOCK_MONOTONIC) + w->spin_ns;
+        eng_spin_turn(w);
+    }
+}
+
 static void eng_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
@@ -834,6 +911,13 @@ static void eng_wake_cb(evutil_socket_t fd, short what, void *arg)
     uint64_t v;
     ssize_t r = read(fd, &v, sizeof v);
     (void)r;
+    if (w->spin_ns) {
+        /* wake_pending stays set (the I/O thread set it): spin from now. */
+        eng_drain(w, WS_DRAIN_BATCH);
+        w->spin_until = clock_ns(CLOCK_MONOTONIC) + w->spin_ns;
+        eng_spin_turn(w);
+        return;
+    }
     /* Clear before draining: a frame pushed after this point writes again. */
     atomic_store(&w->wake_pending, 0);
     if (eng_drain(w, WS_DRAIN_BATCH) == WS_DRAIN_BATCH)
@@ -917,6 +1001,13 @@ static int ws_config_check(ws_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "ws %s: backoff needs 0 < base <= cap and pong_timeout_ms >= 0 "
                  "(base %lld, cap %lld, pong %lld)", c->url, (long long)c->backoff_base_ms,
                  (long long)c->backoff_cap_ms, (long long)c->pong_timeout_ms);
+        return -1;
+    }
+    if (!c->spin_us)
+        c->spin_us = spin_default_us;
+    if (c->spin_us < 0 || c->spin_us > WS_MAX_SPIN_US) {
+        snprintf(err, errlen, "ws %s: spin_us %lld is not in 0..%d", c->url,
+                 (long long)c->spin_us, WS_MAX_SPIN_US);
         return -1;
     }
     if (c->ring_slots < 4 || (c->ring_slots & (c->ring_slots - 1))) {
@@ -1008,8 +1099,10 @@ static int ws_make_wakeup(ws *w, char *err, size_t errlen)
         snprintf(err, errlen, "ws %s: eventfd: %s", w->url, strerror(errno));
         return -1;
     }
+    w->spin_ns = w->cfg.spin_us * 1000;
+    w->spin_ev = w->spin_ns ? evtimer_new(w->base, eng_spin_cb, w) : NULL;
     w->ev = event_new(w->base, w->efd, EV_READ | EV_PERSIST, eng_wake_cb, w);
-    if (!w->ev || event_add(w->ev, NULL) < 0) {
+    if ((w->spin_ns && !w->spin_ev) || !w->ev || event_add(w->ev, NULL) < 0) {
         snprintf(err, errlen, "ws %s: cannot watch the eventfd", w->url);
         return -1;
     }
@@ -1059,6 +1152,8 @@ void ws_free(ws *w)
         lws_context_destroy(w->ctx);
     if (w->ev)
         event_free(w->ev);
+    if (w->spin_ev)
+        event_free(w->spin_ev);
     if (w->efd >= 0)
         close(w->efd);
     for (size_t i = 0; i < 2; i++)

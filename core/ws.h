@@ -10,7 +10,10 @@
  *             it on a lock-free single-producer single-consumer ring; an
  *             eventfd watched by the engine's event_base wakes the engine,
  *             which calls on_message. In spin mode the engine calls ws_poll
- *             instead, and no eventfd is written.
+ *             instead, and no eventfd is written. With spin_us, the engine
+ *             keeps polling the ring once every loop turn for spin_us after
+ *             each message before it sleeps on the eventfd again (see
+ *             ws_config.spin_us: it trades a busy core for the wake-up).
  *   outbound  ws_send copies the message onto a second ring and wakes the
  *             I/O thread, which writes it as one text message.
  *
@@ -87,6 +90,19 @@ typedef struct ws_config {
     size_t frame_bytes;      /* first size of a pooled frame; 0: 4096 */
     size_t max_message;      /* a longer message drops the connection; 0: 64 MiB */
     int spin;                /* 1: no eventfd, the engine calls ws_poll */
+    /*
+     * > 0: after a message the engine thread does not sleep for spin_us
+     * microseconds: a zero-delay timer turns the loop (timers and other
+     * events still run every turn) and polls the ring each turn, and the
+     * I/O thread writes no eventfd meanwhile. A message arriving within the
+     * window skips the eventfd wake-up (a few us here), but the engine's
+     * core is 100% busy while it spins: with messages closer than spin_us
+     * apart, always. Worth it only when that core is the engine's alone
+     * (docs/PERFORMANCE.md, "Tick to order"). 0: the process default
+     * (ws_set_spin_default), which is 0: sleep on the eventfd at once.
+     * Ignored with spin = 1 (the caller polls).
+     */
+    int64_t spin_us;
 } ws_config;
 
 /* Counters, read on the engine thread. */
@@ -126,8 +142,35 @@ int ws_poll(ws *w);
 
 void ws_get_stats(const ws *w, ws_stats *out);
 
+/*
+ * ---- Latency probe (observability; bench/tick_to_order.c) ----
+ *
+ * Off by default: then it costs one predictable branch per message on each
+ * thread. When set, the I/O thread takes a CLOCK_MONOTONIC stamp the moment
+ * a message's last fragment has arrived (the message is whole), and the
+ * engine thread calls `before` just ahead of on_message for it, with that
+ * stamp and the message, and `after` once on_message has returned. So
+ * whatever the engine does for a message (an order it sends, say) can be
+ * tied to the moment the message was complete.
+ *
+ * Process-wide: set it before the first ws_open and clear it only after the
+ * last ws_free (the I/O threads read it without a lock). NULL turns it off.
+ */
+typedef struct ws_probe {
+    void (*before)(void *ud, int64_t complete_mono_ns, const char *data, size_t len);
+    void (*after)(void *ud);
+    void *ud;
+} ws_probe;
+
+void ws_set_probe(const ws_probe *probe);
+
 /* Close, stop and join the I/O thread, free everything. No callback runs
  * during or after it. NULL is accepted. */
 void ws_free(ws *w);
+
+/* The spin_us of connections whose config says 0, for a host that sets it
+ * for all of them (bench/tick_to_order --spin-us). Call it before ws_open;
+ * negative counts as 0. */
+void ws_set_spin_default(int64_t spin_us);
 
 #endif
