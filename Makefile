@@ -64,3 +64,15 @@ fuzz: deps
 	  -DLUTRA_FUZZ=ON -DLUTRA_WERROR=OFF $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/run
+
+# `make soak`: t/crash.t with many more kills (docs/state.md, "Crash test"),
+# bounded: CRASH_KILLS kills or CRASH_SECONDS, whichever comes first, with a
+# new seed each run (CRASH_SEED=N repeats one; the test prints it).
+CRASH_KILLS   ?= 500
+CRASH_SECONDS ?= 1200
+.PHONY: soak
+soak: build
+	@LUTRA_BUILD=$(abspath $(BUILD)) LUTRA_BIN=$(abspath $(BUILD))/lutra \
+	  LUTRA_PLUGIN_PATH=$(abspath $(BUILD))/plugins \
+	  CRASH_KILLS=$(CRASH_KILLS) CRASH_SECONDS=$(CRASH_SECONDS) \
+	  CRASH_SEED=$${CRASH_SEED:-$$(date +%s)} prove t/crash.t

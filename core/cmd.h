@@ -23,6 +23,7 @@ typedef struct cmd {
 extern const cmd *const cmd_table[];
 
 extern const cmd cmd_backtest;
+extern const cmd cmd_ctl;
 extern const cmd cmd_import;
 extern const cmd cmd_inspect;
 extern const cmd cmd_record;

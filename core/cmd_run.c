@@ -95,6 +95,7 @@ static int run_session(const run_args *a, const config *cfg, cmd_recording *cr)
     cmd_lib_path(lib, sizeof lib);
     memset(&lo, 0, sizeof lo);
     lo.lib_path = lib;
+    lo.config_path = a->config_path;
     if (cr)
         cmd_recording_hook(cr, &lo);
     if (!(lv = live_new(cfg, &lo, err, sizeof err))) {

@@ -1078,6 +1078,7 @@ static const key_spec config_keys[] = {
     {.name = "mode", .read = read_choice, .offset = offsetof(config, mode),
      .size = FIELD_SIZE(config, mode), .arg = mode_choices},
     STRING_KEY(config, state_dir),
+    STRING_KEY(config, control_socket),
     {.name = "state_sync", .read = read_choice, .offset = offsetof(config, state_sync),
      .size = FIELD_SIZE(config, state_sync), .arg = sync_choices},
     {.name = "cancel_on_stop", .read = read_bool, .offset = offsetof(config, cancel_on_stop)},
@@ -1317,4 +1318,262 @@ int config_load(const char *path, config *c, char *err, size_t errlen)
     fclose(f);
     free(text);
     return rc;
+}
+
+/* ---- Comparing two configurations (a reload) ---- */
+
+typedef enum compare_kind {
+    CMP_TEXT,
+    CMP_NUMBER,
+    CMP_INT,
+    CMP_LATENCY,
+    CMP_SECRET
+} compare_kind;
+
+/* A key that holds one value: where it is, and whether a running host can
+ * take a new one (config_compare). */
+typedef struct compare_rule {
+    const char *key;
+    size_t offset;
+    size_t size; /* CMP_TEXT */
+    compare_kind kind;
+    int live;
+} compare_rule;
+
+#define CMP_RULE(key, type, field, kind, live)                                                \
+    {key, offsetof(type, field), FIELD_SIZE(type, field), kind, live}
+
+static const compare_rule config_rules[] = {
+    CMP_RULE("mode", config, mode, CMP_TEXT, 0),
+    CMP_RULE("state_dir", config, state_dir, CMP_TEXT, 0),
+    CMP_RULE("state_sync", config, state_sync, CMP_TEXT, 0),
+    CMP_RULE("control_socket", config, control_socket, CMP_TEXT, 0),
+    CMP_RULE("cancel_on_stop", config, cancel_on_stop, CMP_INT, 1),
+    CMP_RULE("log.level", config, log_level, CMP_TEXT, 1),
+    CMP_RULE("log.format", config, log_format, CMP_TEXT, 0),
+    CMP_RULE("handler_timeout_ms", config, handler_timeout_ms, CMP_NUMBER, 0),
+    CMP_RULE("control_socket", config, control_socket, CMP_TEXT, 0),
+    CMP_RULE("risk.max_order_qty", config, risk.max_order_qty, CMP_NUMBER, 1),
+    CMP_RULE("risk.max_order_notional", config, risk.max_order_notional, CMP_NUMBER, 1),
+    CMP_RULE("risk.price_band_pct", config, risk.price_band_pct, CMP_NUMBER, 1),
+    CMP_RULE("risk.max_gross_exposure", config, risk.max_gross_exposure, CMP_NUMBER, 1),
+    CMP_RULE("risk.max_open_orders", config, risk.max_open_orders, CMP_INT, 1),
+    CMP_RULE("risk.orders_per_second", config, risk.orders_per_second, CMP_NUMBER, 1),
+    CMP_RULE("risk.max_daily_loss", config, risk.max_daily_loss, CMP_NUMBER, 1),
+    CMP_RULE("cash", config, cash, CMP_NUMBER, 0),
+    CMP_RULE("fees.maker", config, fee_maker_bps, CMP_NUMBER, 0),
+    CMP_RULE("fees.taker", config, fee_taker_bps, CMP_NUMBER, 0),
+    CMP_RULE("latency.order", config, latency_order, CMP_LATENCY, 0),
+    CMP_RULE("latency.response", config, latency_response, CMP_LATENCY, 0),
+    CMP_RULE("latency.feed", config, latency_feed, CMP_LATENCY, 0),
+    CMP_RULE("queue_model", config, queue_model, CMP_TEXT, 0),
+    CMP_RULE("margin", config, margin, CMP_INT, 0),
+    CMP_RULE("leverage", config, leverage, CMP_NUMBER, 0),
+    CMP_RULE("periods_per_year", config, periods_per_year, CMP_NUMBER, 0),
+};
+
+static const compare_rule venue_rules[] = {
+    CMP_RULE("connector", config_venue, connector, CMP_TEXT, 0),
+    CMP_RULE("rest_url", config_venue, rest_url, CMP_TEXT, 0),
+    CMP_RULE("ws_url", config_venue, ws_url, CMP_TEXT, 0),
+    CMP_RULE("api_key", config_venue, api_key, CMP_SECRET, 0),
+    CMP_RULE("api_secret", config_venue, api_secret, CMP_SECRET, 0),
+    CMP_RULE("ws_max_age_s", config_venue, ws_max_age_s, CMP_NUMBER, 0),
+    CMP_RULE("adopt_orders", config_venue, adopt_orders, CMP_INT, 0),
+};
+
+typedef struct compare {
+    config_change_fn fn;
+    void *ud;
+    size_t changes;
+} compare;
+
+static void compare_report(compare *c, int live, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void compare_report(compare *c, int live, const char *fmt, ...)
+{
+    char key[160];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(key, sizeof key, fmt, ap);
+    va_end(ap);
+    c->changes++;
+    c->fn(c->ud, key, live);
+}
+
+static int compare_latency(const config_latency *a, const config_latency *b)
+{
+    return strcmp(a->dist, b->dist) == 0 && a->mean_ms == b->mean_ms && a->sd_ms == b->sd_ms;
+}
+
+/* 1 when the value of rule r is the same in a and b (two structs of the
+ * rule's type). */
+static int compare_same(const compare_rule *r, const void *a, const void *b)
+{
+    const char *pa = (const char *)a + r->offset, *pb = (const char *)b + r->offset;
+    const config_secret *sa = (const config_secret *)pa, *sb = (const config_secret *)pb;
+
+    switch (r->kind) {
+    case CMP_TEXT: return strncmp(pa, pb, r->size) == 0;
+    case CMP_NUMBER: return *(const double *)pa == *(const double *)pb;
+    case CMP_INT: return *(const int *)pa == *(const int *)pb;
+    case CMP_LATENCY:
+        return compare_latency((const config_latency *)pa, (const config_latency *)pb);
+    case CMP_SECRET: return !strcmp(sa->env, sb->env) && !strcmp(sa->file, sb->file);
+    }
+    return 0;
+}
+
+static void compare_rules(compare *c, const compare_rule *rules, size_t n, const void *a,
+                          const void *b, const char *prefix)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!compare_same(&rules[i], a, b))
+            compare_report(c, rules[i].live, "%s%s", prefix, rules[i].key);
+}
+
+static int compare_plugin_path(const config *a, const config *b)
+{
+    if (a->nplugin_path != b->nplugin_path)
+        return 0;
+    for (size_t i = 0; i < a->nplugin_path; i++)
+        if (strcmp(a->plugin_path[i], b->plugin_path[i]))
+            return 0;
+    return 1;
+}
+
+static int compare_balances(const config *a, const config *b)
+{
+    if (a->nbalances != b->nbalances)
+        return 0;
+    for (size_t i = 0; i < a->nbalances; i++)
+        if (strcmp(a->balances[i].asset, b->balances[i].asset) ||
+            a->balances[i].amount != b->balances[i].amount)
+            return 0;
+    return 1;
+}
+
+static int compare_max_position(const risk_limits *a, const risk_limits *b)
+{
+    if (a->nmax_position != b->nmax_position)
+        return 0;
+    for (size_t i = 0; i < a->nmax_position; i++)
+        if (strcmp(a->max_position[i].symbol, b->max_position[i].symbol) ||
+            a->max_position[i].qty != b->max_position[i].qty)
+            return 0;
+    return 1;
+}
+
+static int compare_symbols(const config_venue *a, const config_venue *b)
+{
+    if (a->nsymbols != b->nsymbols)
+        return 0;
+    for (size_t i = 0; i < a->nsymbols; i++)
+        if (strcmp(a->symbols[i], b->symbols[i]))
+            return 0;
+    return 1;
+}
+
+static int compare_params(const config_strategy *a, const config_strategy *b)
+{
+    if (a->nparams != b->nparams)
+        return 0;
+    for (size_t i = 0; i < a->nparams; i++) {
+        const strategy_param *p = &a->params[i], *q = &b->params[i];
+        if (strcmp(p->key, q->key) || p->type != q->type || p->num != q->num ||
+            p->boolean != q->boolean || strcmp(p->str, q->str))
+            return 0;
+    }
+    return 1;
+}
+
+static const config_venue *compare_find_venue(const config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nvenues; i++)
+        if (!strcmp(c->venues[i].name, name))
+            return &c->venues[i];
+    return NULL;
+}
+
+static void compare_venues(compare *c, const config *a, const config *b)
+{
+    char prefix[64];
+
+    for (size_t i = 0; i < a->nvenues; i++) {
+        const config_venue *va = &a->venues[i], *vb = compare_find_venue(b, va->name);
+        if (!vb) {
+            compare_report(c, 0, "venues.%s (removed)", va->name);
+            continue;
+        }
+        snprintf(prefix, sizeof prefix, "venues.%s.", va->name);
+        compare_rules(c, venue_rules, sizeof venue_rules / sizeof venue_rules[0], va, vb,
+                      prefix);
+        if (!compare_symbols(va, vb))
+            compare_report(c, 0, "%ssymbols", prefix);
+    }
+    for (size_t i = 0; i < b->nvenues; i++)
+        if (!compare_find_venue(a, b->venues[i].name))
+            compare_report(c, 0, "venues.%s (added)", b->venues[i].name);
+}
+
+static void compare_strategies(compare *c, const config *a, const config *b)
+{
+    for (size_t i = 0; i < a->nstrategies; i++) {
+        const config_strategy *sa = &a->strategies[i];
+        const config_strategy *sb = config_find_strategy(b, sa->name);
+        if (!sb) {
+            compare_report(c, 0, "strategies.%s (removed)", sa->name);
+            continue;
+        }
+        if (strcmp(sa->script, sb->script))
+            compare_report(c, 1, "strategies.%s.script", sa->name);
+        if (strcmp(sa->venue, sb->venue))
+            compare_report(c, 0, "strategies.%s.venue", sa->name);
+        if (!compare_params(sa, sb))
+            compare_report(c, 1, "strategies.%s.params", sa->name);
+    }
+    for (size_t i = 0; i < b->nstrategies; i++)
+        if (!config_find_strategy(a, b->strategies[i].name))
+            compare_report(c, 0, "strategies.%s (added)", b->strategies[i].name);
+}
+
+size_t config_compare(const config *a, const config *b, config_change_fn fn, void *ud)
+{
+    compare c = {fn, ud, 0};
+
+    compare_rules(&c, config_rules, sizeof config_rules / sizeof config_rules[0], a, b, "");
+    if (!compare_max_position(&a->risk, &b->risk))
+        compare_report(&c, 1, "risk.max_position");
+    if (!compare_plugin_path(a, b))
+        compare_report(&c, 0, "plugin_path");
+    if (!compare_balances(a, b))
+        compare_report(&c, 0, "balances");
+    if (a->seed != b->seed || a->seed_set != b->seed_set)
+        compare_report(&c, 0, "seed");
+    compare_venues(&c, a, b);
+    compare_strategies(&c, a, b);
+    return c.changes;
+}
+
+const config_strategy *config_find_strategy(const config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nstrategies; i++)
+        if (!strcmp(c->strategies[i].name, name))
+            return &c->strategies[i];
+    return NULL;
+}
+
+int config_strategy_same_code(const config_strategy *a, const config_strategy *b)
+{
+    return strcmp(a->script, b->script) == 0 && compare_params(a, b);
+}
+
+void config_apply_live(config *running, const config *next)
+{
+    if (running == next)
+        return;
+    running->cancel_on_stop = next->cancel_on_stop;
+    memcpy(running->log_level, next->log_level, sizeof running->log_level);
+    running->risk = next->risk;
 }

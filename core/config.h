@@ -61,6 +61,7 @@ typedef struct config {
     char mode[16];              /* "live" | "paper" ("" when absent) */
     char state_dir[512];
     char state_sync[8];         /* "full" | "none" ("": full live, none paper) */
+    char control_socket[108];   /* the control socket (core/ctl.h); "": <state_dir>/ctl.sock */
     int cancel_on_stop;         /* default 1 */
     char log_level[16];         /* default "info" */
     char log_format[16];        /* "logfmt" | "json", default "logfmt" */
@@ -102,5 +103,34 @@ int config_load(const char *path, config *c, char *err, size_t errlen);
 /* The same from a string (tests; `name` names it in messages). */
 int config_load_string(const char *name, const char *text, config *c, char *err,
                        size_t errlen);
+
+/*
+ * A reload (docs/hot-reload.md): compare the running configuration with
+ * the file read again. fn is called once per key whose value differs,
+ * with its path ("risk.max_open_orders", "venues.binance.symbols",
+ * "strategies.mm.params", "strategies.mm (added)") and whether a running
+ * host can take the new value (live = 1): cancel_on_stop, log.level,
+ * risk.*, and a strategy's script and params. Every other key needs a
+ * restart: mode, state_dir, state_sync, log.format, handler_timeout_ms,
+ * control_socket, plugin_path, anything under venues (a venue added or removed included),
+ * a strategy added, removed or moved to another venue, and the backtest and
+ * paper keys (cash, balances, fees, latency, queue_model, seed, margin,
+ * leverage, periods_per_year). Strategies and venues are matched by name.
+ * @return the number of keys that differ.
+ */
+typedef void (*config_change_fn)(void *ud, const char *key, int live);
+size_t config_compare(const config *running, const config *next, config_change_fn fn,
+                      void *ud);
+
+/* The strategy named name, or NULL. */
+const config_strategy *config_find_strategy(const config *c, const char *name);
+
+/* 1 when a and b run the same script with the same params. */
+int config_strategy_same_code(const config_strategy *a, const config_strategy *b);
+
+/* Copy next's top-level live keys into running: cancel_on_stop, log.level,
+ * risk (strategies are the caller's: each is reloaded, and kept only when
+ * that succeeds). */
+void config_apply_live(config *running, const config *next);
 
 #endif

@@ -9,6 +9,7 @@
  *
  * The points (docs/state.md):
  *   order-committed   an order's write-ahead is committed, its request not sent
+ *   cancel-committed  a cancel (pending_cancel) is committed, its request not sent
  *   fill-received     a venue's fill is in the OMS, not yet committed
  *   batch-committed   a batch is committed, nothing queued behind it done yet
  */

@@ -47,6 +47,16 @@ typedef struct engine_sub {
     size_t nbars;
 } engine_sub;
 
+/* What a strategy was loaded from, kept (deep copies) for its reloads. */
+typedef struct engine_strategy_conf {
+    char *name;
+    char *path;
+    char *lib_path;               /* NULL: none */
+    strategy_param *params;
+    size_t nparams;
+    int handler_timeout_ms;
+} engine_strategy_conf;
+
 /* Last prices seen per instrument, for marks and reference prices. */
 typedef struct engine_marks {
     int64_t last_trade;
@@ -63,6 +73,7 @@ struct engine {
     timer_heap *timers;
     strategy *strategies[ENGINE_MAX_STRATEGIES];
     engine_sub subs[ENGINE_MAX_STRATEGIES];
+    engine_strategy_conf confs[ENGINE_MAX_STRATEGIES];
     size_t nstrategies;
     engine_marks *marks;
     size_t nmarks;
@@ -609,6 +620,58 @@ static const strategy_host_ops engine_host_ops = {
     .refused = host_refused,
 };
 
+/* ---- Strategy configurations ---- */
+
+static void engine_conf_free(engine_strategy_conf *c)
+{
+    free(c->name);
+    free(c->path);
+    free(c->lib_path);
+    free(c->params);
+    memset(c, 0, sizeof *c);
+}
+
+static char *engine_strdup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Copy cfg (named name) into out. @return 0, or -1 out of memory. */
+static int engine_conf_copy(engine_strategy_conf *out, const strategy_config *cfg,
+                            const char *name)
+{
+    memset(out, 0, sizeof *out);
+    out->name = strdup(name);
+    out->path = strdup(cfg->path);
+    out->lib_path = engine_strdup_or_null(cfg->lib_path);
+    out->handler_timeout_ms = cfg->handler_timeout_ms;
+    out->nparams = cfg->nparams;
+    if (cfg->nparams && (out->params = malloc(cfg->nparams * sizeof *out->params)))
+        memcpy(out->params, cfg->params, cfg->nparams * sizeof *out->params);
+    if (!out->name || !out->path || (cfg->lib_path && !out->lib_path) ||
+        (cfg->nparams && !out->params)) {
+        engine_conf_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* The strategy_config a kept configuration stands for. */
+static strategy_config engine_conf_view(const engine_strategy_conf *c, size_t index)
+{
+    strategy_config v;
+
+    memset(&v, 0, sizeof v);
+    v.name = c->name;
+    v.path = c->path;
+    v.lib_path = c->lib_path;
+    v.params = c->params;
+    v.nparams = c->nparams;
+    v.index = (uint32_t)index;
+    v.handler_timeout_ms = c->handler_timeout_ms;
+    return v;
+}
+
 /* ---- Life ---- */
 
 engine *engine_new(const engine_config *cfg, instrument_registry *reg, char *err,
@@ -649,6 +712,7 @@ void engine_free(engine *e)
         return;
     for (size_t i = 0; i < e->nstrategies; i++) {
         strategy_free(e->strategies[i]);
+        engine_conf_free(&e->confs[i]);
         free(e->subs[i].book);
         free(e->subs[i].trades);
     }
@@ -703,6 +767,11 @@ int engine_add_strategy(engine *e, const strategy_config *cfg, char *err, size_t
         c.handler_timeout_ms = e->cfg.handler_timeout_ms;
     if (!(s = strategy_load(&engine_host_ops, e, &c, err, errlen)))
         return -1;
+    if (engine_conf_copy(&e->confs[e->nstrategies], &c, strategy_name(s)) < 0) {
+        snprintf(err, errlen, "%s: out of memory", c.path);
+        strategy_free(s);
+        return -1;
+    }
     e->strategies[e->nstrategies] = s;
     return (int)e->nstrategies++;
 }
@@ -717,21 +786,32 @@ strategy *engine_strategy_at(const engine *e, size_t i)
     return i < e->nstrategies ? e->strategies[i] : NULL;
 }
 
-/* Each strategy's saved ctx.state, before its on_start. */
-static int engine_load_state(engine *e, strategy *s)
+/* A strategy's saved ctx.state from the store into it (none saved: it
+ * keeps its empty one). @return 0, or -1 with err set. */
+static int engine_read_state(engine *e, strategy *s, char *err, size_t errlen)
 {
-    char err[512], why[600];
+    char why[512];
     const void *data;
     size_t len;
-    int rc = state_get_strategy(journal_store(e->journal), strategy_name(s), &data, &len, err,
-                                sizeof err);
+    int rc = state_get_strategy(journal_store(e->journal), strategy_name(s), &data, &len, why,
+                                sizeof why);
 
-    if (rc == 1 && strategy_state_load(s, data, len, err, sizeof err) == 0)
+    if (rc == 1 && strategy_state_load(s, data, len, why, sizeof why) == 0)
         return 0;
     if (rc == 0)
         return 0;
-    snprintf(why, sizeof why, "saved state: %s", err);
-    return strategy_stop_with(s, why);
+    snprintf(err, errlen, "saved state: %s", why);
+    return -1;
+}
+
+/* Each strategy's saved ctx.state, before its on_start. */
+static int engine_load_state(engine *e, strategy *s)
+{
+    char err[600];
+
+    if (engine_read_state(e, s, err, sizeof err) == 0)
+        return 0;
+    return strategy_stop_with(s, err);
 }
 
 int engine_start(engine *e)
@@ -940,6 +1020,11 @@ int engine_dispatch(engine *e, const lutra_event *ev)
     int rc = 0;
     if (!e->started)
         return 0;
+    if (ev->h.type == LUTRA_EV_TRADE)
+        e->stats.trade_messages++;
+    else if ((ev->h.type == LUTRA_EV_BOOK_DELTA || ev->h.type == LUTRA_EV_BOOK_CLEAR) &&
+             (ev->h.flags & LUTRA_F_LAST))
+        e->stats.book_messages++;
     for (size_t i = 0; i < e->nstrategies; i++) {
         strategy *s = e->strategies[i];
         if (strategy_failed(s))
@@ -1113,9 +1198,10 @@ static void engine_send(engine *e, journal_kind kind, const char *id, int commit
     else if (kind == JOURNAL_SUBMIT) {
         crashpoint("order-committed");
         e->venue->submit(e->venue_ud, o, now);
-    }
-    else
+    } else {
+        crashpoint("cancel-committed");
         e->venue->cancel(e->venue_ud, o, now);
+    }
 }
 
 /* Deliver one queued item; notifications wait while the strategies have
@@ -1204,6 +1290,21 @@ int engine_restore_venue(engine *e, const char *venue, journal_restored *out, ch
                            errlen);
 }
 
+int engine_cancel_again(engine *e, const char *id)
+{
+    order *o = oms_find(e->oms, id);
+
+    if (!o || o->status != ORDER_PENDING_CANCEL)
+        return -1;
+    if (e->journal) {
+        engine_queue(e, JOURNAL_CANCEL, o, NULL);
+        return 0;
+    }
+    if (e->venue)
+        e->venue->cancel(e->venue_ud, o, engine_now(e));
+    return 0;
+}
+
 int engine_adopt_order(engine *e, const order *o)
 {
     order *got;
@@ -1236,6 +1337,131 @@ int engine_venue_balance(engine *e, const char *venue, const char *asset, int64_
     return 0;
 }
 
+/* ---- Hot reload ---- */
+
+int engine_strategy_find(const engine *e, const char *name)
+{
+    return engine_strategy_by_name((void *)e, name);
+}
+
+const char *engine_strategy_path(const engine *e, size_t index)
+{
+    return index < e->nstrategies ? e->confs[index].path : NULL;
+}
+
+void engine_set_cancel_on_stop(engine *e, int cancel)
+{
+    e->cfg.cancel_on_stop = cancel;
+}
+
+/*
+ * ctx.state from the running instance to its successor. With a store it
+ * goes the way a restart's does: saved into the batch, committed, then read
+ * back by the new instance; the commit makes durable whatever else the
+ * batch holds, which changes nothing (what waits for a commit still waits
+ * for engine_flush). A stopped instance's state may be the reason it
+ * stopped: the last one saved is taken instead.
+ */
+static int engine_hand_over_state(engine *e, strategy *from, strategy *to, char *err,
+                                  size_t errlen)
+{
+    const void *data = NULL;
+    size_t len = 0;
+    char why[512];
+    int rc = 0;
+
+    if (!strategy_failed(from) || !e->journal)
+        rc = strategy_state_encode(from, &data, &len, why, sizeof why);
+    if (rc < 0) {
+        snprintf(err, errlen, "ctx.state cannot be handed over: %s", why);
+        return -1;
+    }
+    if (!e->journal) {
+        if (strategy_state_load(to, data, len, why, sizeof why) == 0)
+            return 0;
+        snprintf(err, errlen, "ctx.state cannot be handed over: %s", why);
+        return -1;
+    }
+    if (rc == 1)
+        journal_strategy_state(e->journal, strategy_name(from), data, len);
+    if (journal_commit(e->journal) < 0) {
+        snprintf(err, errlen, "%s", journal_error(e->journal));
+        engine_pending(e); /* the next flush stops trading on the failed store */
+        return -1;
+    }
+    return engine_read_state(e, to, err, errlen);
+}
+
+/* Put s, loaded, in old's place at index. Once the engine has started,
+ * ctx.state is handed over and s runs on_reload; if that fails (an error,
+ * or a ctx.state it left that cannot be saved), old goes back in place.
+ * @return 0, or -1 with err set. */
+static int engine_swap_in(engine *e, size_t index, strategy *old, strategy *s, char *err,
+                          size_t errlen)
+{
+    if (e->started && engine_hand_over_state(e, old, s, err, errlen) < 0)
+        return -1;
+    e->strategies[index] = s;
+    if (!e->started)
+        return 0;
+    if (strategy_on_reload(s) == 0 && (!e->journal || engine_save_state(e, s, 0) == 0))
+        return 0;
+    snprintf(err, errlen, "%s", strategy_error(s));
+    e->strategies[index] = old;
+    return -1;
+}
+
+int engine_reload_strategy(engine *e, size_t index, const strategy_config *cfg, char *err,
+                           size_t errlen)
+{
+    engine_strategy_conf next;
+    strategy_config c;
+    strategy *old, *s;
+
+    if (index >= e->nstrategies) {
+        snprintf(err, errlen, "no strategy %zu", index);
+        return -1;
+    }
+    old = e->strategies[index];
+    if (strategy_in_handler(old)) {
+        snprintf(err, errlen, "strategy %s is running a handler: reload it between events",
+                 strategy_name(old));
+        return -1;
+    }
+    c = engine_conf_view(&e->confs[index], index);
+    if (cfg) {
+        c.path = cfg->path;
+        c.params = cfg->params;
+        c.nparams = cfg->nparams;
+        if (cfg->lib_path)
+            c.lib_path = cfg->lib_path;
+        if (cfg->handler_timeout_ms)
+            c.handler_timeout_ms = cfg->handler_timeout_ms;
+    }
+    if (engine_conf_copy(&next, &c, strategy_name(old)) < 0) {
+        snprintf(err, errlen, "%s: out of memory", c.path);
+        return -1;
+    }
+    c = engine_conf_view(&next, index);
+    if (!(s = strategy_load(&engine_host_ops, e, &c, err, errlen))) {
+        engine_conf_free(&next);
+        return -1;
+    }
+    if (engine_swap_in(e, index, old, s, err, errlen) < 0) {
+        strategy_free(s);
+        engine_conf_free(&next);
+        return -1;
+    }
+    /* Its timers go with it: none fires into the new instance. */
+    strategy_free(old);
+    engine_conf_free(&e->confs[index]);
+    e->confs[index] = next;
+    e->stats.reloads++;
+    log_write(LOG_INFO, "engine", "strategy reloaded strategy=%s script=%s", strategy_name(s),
+              next.path);
+    return 0;
+}
+
 /* ---- Timers and accessors ---- */
 
 int64_t engine_next_timer(const engine *e)
@@ -1246,6 +1472,11 @@ int64_t engine_next_timer(const engine *e)
 void engine_run_timers(engine *e, int64_t now)
 {
     timer_run(e->timers, now);
+}
+
+size_t engine_timers_pending(const engine *e)
+{
+    return timer_pending(e->timers);
 }
 
 bookset *engine_books(engine *e)

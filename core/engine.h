@@ -98,6 +98,8 @@ void engine_on_exec(void *ud, const exec_report *rep);
 /* Timers: the earliest due time (INT64_MAX: none), and firing them. */
 int64_t engine_next_timer(const engine *e);
 void engine_run_timers(engine *e, int64_t now);
+/* Timers pending (strategies' and bar aggregations'). */
+size_t engine_timers_pending(const engine *e);
 
 /* on_stop of every running strategy, then cancel open orders if the config
  * says so. @return 0, or -1 if a strategy failed. */
@@ -129,6 +131,13 @@ typedef struct engine_stats {
     uint64_t orders;          /* submitted past the gates */
     uint64_t rejected;        /* refused by gates, or rejected by the venue */
     uint64_t fills;
+    /* Market messages handed to the strategies (after engine_start): book
+     * messages (at their record flagged LUTRA_F_LAST) and trades, counted
+     * once whatever the strategies are: a strategy that hears everything
+     * has as many on_book and on_trade calls, reloads or not. */
+    uint64_t book_messages;
+    uint64_t trade_messages;
+    uint64_t reloads;         /* strategy reloads that took over */
 } engine_stats;
 engine_stats engine_get_stats(const engine *e);
 
@@ -159,6 +168,12 @@ int engine_flush(engine *e);
 int engine_restore_venue(engine *e, const char *venue, journal_restored *out, char *err,
                          size_t errlen);
 
+/* Send the cancel of an order already pending_cancel again: a restart
+ * found it still open at the venue (the cancel was committed, then the
+ * process died before it left). A cancel is safe to repeat; an order is
+ * never resent. @return 0, or -1 (no such order pending_cancel). */
+int engine_cancel_again(engine *e, const char *id);
+
 /* An open order found at the venue that lutra did not send, taken as
  * lutra's (config adopt_orders): owned by no strategy, in the OMS and the
  * store from now on. @return 0, or -1 (duplicate id, unknown instrument). */
@@ -171,5 +186,39 @@ int engine_venue_balance(engine *e, const char *venue, const char *asset, int64_
 
 /* 1 once engine_start ran: until then no strategy hears of anything. */
 int engine_started(const engine *e);
+
+/*
+ * Hot reload (docs/hot-reload.md). Reload strategy `index` from its file:
+ * the new code is loaded into a fresh lua_State beside the running one
+ * (strategy_load: params from the file's table, then cfg's overrides, so
+ * the config and -p still win), and takes over only when that succeeds.
+ * Once the engine has started: the running instance's ctx.state is saved
+ * and committed, and the new one loads it back from the store, as at a
+ * start (without a journal, it is handed over directly); the new one
+ * becomes the strategy at `index`; its on_reload runs; then the old one is
+ * freed with its timers. Orders, positions, subscriptions and bar
+ * aggregations belong to the index and stay; notifications queued for it
+ * reach whichever instance is current when they are delivered, so no
+ * event is lost or told twice. A strategy stopped by an error can be
+ * reloaded (it runs again).
+ *
+ * cfg: the new path and params (name and index are the strategy's), or
+ * NULL to reload with the ones it runs with; kept when the reload takes
+ * over. Call it between events, never from a handler.
+ * @return 0, or -1 with err set (a Lua error with file and line, on_reload's
+ * error, the state store's): the running instance is then unchanged.
+ */
+int engine_reload_strategy(engine *e, size_t index, const strategy_config *cfg, char *err,
+                           size_t errlen);
+
+/* The index of the strategy named name, or -1. */
+int engine_strategy_find(const engine *e, const char *name);
+
+/* The file strategy `index` was loaded from (NULL for no such index). */
+const char *engine_strategy_path(const engine *e, size_t index);
+
+/* What a configuration reload may change while trading: the limits of the
+ * risk gates (risk_set_limits), and whether engine_stop cancels. */
+void engine_set_cancel_on_stop(engine *e, int cancel);
 
 #endif

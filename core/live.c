@@ -9,26 +9,41 @@
  */
 #include "live.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "../backtest/venue_sim.h"
+#include "ctl.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
 #include "money.h"
+#include "order_hold.h"
 #include "plugin.h"
 #include "reconcile.h"
 #include "secret.h"
 #include "state.h"
+#include "watch.h"
 
 #define LIVE_DEFAULT_GRACE_MS 2000
 #define LIVE_SYMBOLS_MAX (CONFIG_MAX_SYMBOLS * 32)
 #define LIVE_CONF_MAX 16
 #define NS_PER_MS INT64_C(1000000)
+#define LIVE_WATCH_QUIET_MS 100
+
+/* Where a venue's connector reload stands. */
+enum live_reload_phase {
+    RELOAD_NONE = 0,
+    RELOAD_CONNECTING,  /* the new connector is not ready yet */
+    RELOAD_RECONCILING  /* it is; the venue is being reconciled */
+};
 
 typedef struct live_venue {
     live *lv;
@@ -39,10 +54,24 @@ typedef struct live_venue {
     int restored;                 /* its records are back in the engine (first READY) */
     int reconciled;               /* ... and agree with the venue's */
     reconcile *rec;               /* live mode: the restart's reconciliation */
+    int lost;                     /* disconnected since the last reconciliation */
+    int state;                    /* what its connector said last (enum lutra_feed_state) */
+    char state_reason[256];
+    struct stat file;             /* its .so as last loaded or tried: SIGHUP reloads it
+                                   * when it changes */
+    /* A connector reload (see "Hot reload: connectors"). */
+    int reloading;                /* enum live_reload_phase */
+    int muted;                    /* the engine does not hear its states yet */
+    int holding;                  /* orders wait in held */
+    int rec_wanted;               /* reconcile once it is ready */
+    order_hold *held;
+    loop_timer *swap_deadline;
 } live_venue;
 
 struct live {
-    const config *cfg;
+    const config *cfg;            /* = running: what the driver runs with */
+    config *running;              /* its own copy, which a reload changes */
+    watch *watch;                 /* strategy files; NULL: not watched */
     live_options opt;
     loop *lp;
     http_client *http;
@@ -59,6 +88,7 @@ struct live {
     state_store *store;           /* NULL: market data only */
     journal *journal;
     loop_deferred *flush;         /* the engine's group commit, once per loop turn */
+    ctl_server *ctl;              /* the control socket (lutra ctl) */
     int stopping, done, aborted;
     /* The latest receive time a connector reported (live_record). */
     int64_t recv_floor;
@@ -71,6 +101,19 @@ struct live {
 };
 
 static void live_finish(live *lv);
+
+/* Connector reload (see "Hot reload: connectors"). */
+static int live_hold(live_venue *v, order_hold_kind kind, const order *o, int64_t now);
+static int live_swap_on_state(live_venue *v, int state);
+static void live_swap_listed(live_venue *v);
+static int live_swap_owe(live_venue *v, const order *o);
+static void live_swap_acked(live_venue *v, const char *order_id);
+static void live_swap_acked_id(live *lv, const char *order_id);
+static void live_reload_changed_plugins(live *lv);
+static int live_connector_file(const live_venue *v, char *path, size_t cap, struct stat *st,
+                               char *why, size_t whylen);
+static plugin_instance *live_connector_instance(live_venue *v, plugin_handle *ph, char *why,
+                                                size_t whylen);
 
 /* ---- Paper time ---- */
 
@@ -244,6 +287,7 @@ static void live_reject_fire(loop_timer *t, void *ud)
     live_reject *r = ud;
     (void)t;
     engine_on_exec(r->lv->eng, &r->rep);
+    live_swap_acked_id(r->lv, r->rep.order_id);
     live_arm(r->lv);
     live_check_stopped(r->lv);
     free(r);
@@ -268,37 +312,57 @@ static void live_reject_later(live *lv, const order *o, int64_t now, const char 
     }
 }
 
+/* Send o through the venue's connector; a refusal comes back as a
+ * rejection, from the loop. */
+static int live_send_submit(live_venue *v, const order *o, int64_t now)
+{
+    lutra_order lo;
+
+    live_to_lutra_order(o, &lo);
+    if (!v->pi || plugin_instance_submit(v->pi, &lo) != 0) {
+        live_reject_later(v->lv, o, now,
+                          v->pi ? "the connector refused the order"
+                                : "the venue has no connector (its reload failed)");
+        return -1;
+    }
+    return 0;
+}
+
+static int live_send_cancel(live_venue *v, const order *o)
+{
+    lutra_order lo;
+
+    live_to_lutra_order(o, &lo);
+    if (!v->pi || plugin_instance_cancel(v->pi, &lo) != 0) {
+        log_write(LOG_WARN, "run", "cancel not sent order=%s", o->id);
+        return -1;
+    }
+    return 0;
+}
+
+/* While the venue's connector is being reloaded, orders wait (live_hold). */
 static int live_submit(void *venue, const order *o, int64_t now)
 {
     live *lv = venue;
     live_venue *v = live_route(lv, o->req.instrument);
-    lutra_order lo;
 
     if (!v) {
         live_reject_later(lv, o, now, "no venue for this instrument");
         return -1;
     }
-    live_to_lutra_order(o, &lo);
-    if (plugin_instance_submit(v->pi, &lo) != 0) {
-        live_reject_later(lv, o, now, "the connector refused the order");
-        return -1;
-    }
-    return 0;
+    return v->holding ? live_hold(v, ORDER_HOLD_SUBMIT, o, now) : live_send_submit(v, o, now);
 }
 
 static int live_cancel(void *venue, const order *o, int64_t now)
 {
     live *lv = venue;
     live_venue *v = live_route(lv, o->req.instrument);
-    lutra_order lo;
-    (void)now;
 
-    live_to_lutra_order(o, &lo);
-    if (!v || plugin_instance_cancel(v->pi, &lo) != 0) {
+    if (!v) {
         log_write(LOG_WARN, "run", "cancel not sent order=%s", o->id);
         return -1;
     }
-    return 0;
+    return v->holding ? live_hold(v, ORDER_HOLD_CANCEL, o, now) : live_send_cancel(v, o);
 }
 
 static const venue_ops live_venue_ops = {live_submit, live_cancel};
@@ -401,6 +465,8 @@ static int live_on_exec(void *ud, const lutra_exec *x)
     if (x->kind == LUTRA_EXEC_STATUS) {
         if (!v->rec || !reconcile_on_status(v->rec, x))
             live_log_status(v, x);
+        if (!x->order_id[0])
+            live_swap_listed(v);
         live_arm(lv);
         return 0;
     }
@@ -423,6 +489,7 @@ static int live_on_exec(void *ud, const lutra_exec *x)
     snprintf(rep.reason, sizeof rep.reason, "%s", x->reason);
     snprintf(rep.trade_id, sizeof rep.trade_id, "%s", x->trade_id);
     engine_on_exec(lv->eng, &rep);
+    live_swap_acked(v, x->order_id);
     live_arm(lv);
     live_check_stopped(lv);
     return 0;
@@ -459,9 +526,15 @@ static void live_on_state(void *ud, int state, const char *reason)
     live_venue *v = ud;
     live *lv = v->lv;
 
+    v->state = state;
+    snprintf(v->state_reason, sizeof v->state_reason, "%s", reason ? reason : "");
     log_write(state == LUTRA_FEED_DISCONNECTED ? LOG_WARN : LOG_INFO, "run",
               "venue state venue=%s state=%s reason=\"%s\"", v->cv->name, live_state_name(state),
               reason ? reason : "");
+    if (live_swap_on_state(v, state)) {
+        live_arm(lv);
+        return;
+    }
     engine_set_venue_state(lv->eng, v->cv->name, state, reason);
     /* Syncing: its instruments are known (the books are not yet), so its
      * records can come back and the reconciliation begin; strategies then
@@ -469,6 +542,14 @@ static void live_on_state(void *ud, int state, const char *reason)
     if ((state == LUTRA_FEED_SYNCING || state == LUTRA_FEED_READY) && !v->restored &&
         lv->journal)
         live_venue_restore(v);
+    /* Back after a disconnect: what the venue did meanwhile (fills missed
+     * by the user stream, orders whose answer was lost) is reconciled. */
+    if (state == LUTRA_FEED_DISCONNECTED)
+        v->lost = 1;
+    else if (state == LUTRA_FEED_READY && v->lost && v->rec) {
+        v->lost = 0;
+        reconcile_again(v->rec);
+    }
     live_arm(lv);
 }
 
@@ -504,19 +585,29 @@ static void live_venue_reconciled(void *ud)
 
 static int live_rec_balances(void *ud)
 {
-    return plugin_instance_query_balances(((live_venue *)ud)->pi);
+    live_venue *v = ud;
+    return v->pi ? plugin_instance_query_balances(v->pi) : -1;
 }
 
 static int live_rec_orders(void *ud)
 {
-    return plugin_instance_query_orders(((live_venue *)ud)->pi);
+    live_venue *v = ud;
+    return v->pi ? plugin_instance_query_orders(v->pi) : -1;
 }
 
+/* An order held during a connector reload is asked about once the venue
+ * has answered it (live_swap_owe). */
 static int live_rec_order(void *ud, const order *o)
 {
+    live_venue *v = ud;
     lutra_order lo;
+
+    if (live_swap_owe(v, o))
+        return 0;
+    if (!v->pi)
+        return -1;
     live_to_lutra_order(o, &lo);
-    return plugin_instance_query_order(((live_venue *)ud)->pi, &lo);
+    return plugin_instance_query_order(v->pi, &lo);
 }
 
 static const reconcile_venue_ops live_reconcile_ops = {live_rec_balances, live_rec_orders,
@@ -640,7 +731,10 @@ void live_request_stop(live *lv)
     log_write(LOG_INFO, "run", "stopping cancel_on_stop=%d", lv->cfg->cancel_on_stop);
     engine_stop(lv->eng);
     live_arm(lv);
-    if (!lv->cfg->cancel_on_stop || oms_open_count(engine_oms(lv->eng), -1) == 0) {
+    /* Nothing to wait for when no strategy ran (a stop during a restart's
+     * reconciliation leaves the restored orders as they are). */
+    if (!lv->cfg->cancel_on_stop || !engine_started(lv->eng) ||
+        oms_open_count(engine_oms(lv->eng), -1) == 0) {
         live_finish(lv);
         return;
     }
@@ -650,17 +744,737 @@ void live_request_stop(live *lv)
         live_finish(lv);
 }
 
+static void live_on_hup(live *lv);
+
 static void live_on_signal(loop_signal *s, int signo, void *ud)
 {
     live *lv = ud;
     (void)s;
 
     if (signo == SIGHUP) {
-        log_write(LOG_WARN, "run", "reload is not implemented yet");
+        live_on_hup(lv);
         return;
     }
     log_write(LOG_INFO, "run", "signal signal=%s", signo == SIGINT ? "INT" : "TERM");
     live_request_stop(lv);
+}
+
+/* ---- Hot reload: strategies and the configuration ---- */
+
+/* Reload strategy index (engine_reload_strategy), between events. */
+static int live_reload_index(live *lv, size_t index, const strategy_config *sc, char *err,
+                             size_t errlen)
+{
+    if (lv->stopping) {
+        snprintf(err, errlen, "the host is stopping");
+        return -1;
+    }
+    if (engine_reload_strategy(lv->eng, index, sc, err, errlen) < 0)
+        return -1;
+    /* The old instance's timers are gone and the new one's set; what its
+     * on_reload sent waits for the group commit. */
+    live_arm(lv);
+    live_flush_soon(lv);
+    return 0;
+}
+
+/* Reload strategy index and say how it went. */
+static int live_reload_said(live *lv, size_t index, const strategy_config *sc, char *err,
+                            size_t errlen)
+{
+    const char *name = strategy_name(engine_strategy_at(lv->eng, index));
+    char why[4096];
+
+    if (live_reload_index(lv, index, sc, why, sizeof why) == 0)
+        return 0;
+    log_write(LOG_ERROR, "run", "strategy reload failed: the running version stays "
+              "strategy=%s error=\"%s\"", name, why);
+    snprintf(err, errlen, "%s", why);
+    return -1;
+}
+
+int live_reload_strategy(live *lv, const char *name, char *err, size_t errlen)
+{
+    int index = engine_strategy_find(lv->eng, name);
+
+    if (index < 0) {
+        snprintf(err, errlen, "no strategy named '%s'", name);
+        return -1;
+    }
+    return live_reload_said(lv, (size_t)index, NULL, err, errlen);
+}
+
+/* A watched file changed (and has been quiet since): every strategy
+ * running it is reloaded. */
+static void live_on_file_change(void *ud, const char *path)
+{
+    live *lv = ud;
+    char err[4096];
+
+    for (size_t i = 0; i < engine_strategy_count(lv->eng); i++) {
+        const char *script = engine_strategy_path(lv->eng, i);
+        if (!script || strcmp(script, path) != 0)
+            continue;
+        log_write(LOG_INFO, "run", "strategy file changed strategy=%s script=%s",
+                  strategy_name(engine_strategy_at(lv->eng, i)), path);
+        live_reload_said(lv, i, NULL, err, sizeof err);
+    }
+}
+
+/* Watch a strategy's file. Not watching is not fatal: the strategy runs,
+ * and reloads by SIGHUP or by name. */
+static void live_watch_script(live *lv, const char *path)
+{
+    char err[1024];
+
+    if (lv->watch && watch_add(lv->watch, path, err, sizeof err) < 0)
+        log_write(LOG_WARN, "run", "strategy file not watched: reload it by name or SIGHUP "
+                  "error=\"%s\"", err);
+}
+
+static void live_watch_scripts(live *lv)
+{
+    int64_t quiet = lv->opt.watch_quiet_ms > 0 ? lv->opt.watch_quiet_ms : LIVE_WATCH_QUIET_MS;
+    char err[1024];
+
+    if (lv->opt.no_watch || lv->opt.market_only)
+        return;
+    if (!(lv->watch = watch_new(lv->lp, quiet * NS_PER_MS, live_on_file_change, lv, err,
+                                sizeof err))) {
+        log_write(LOG_WARN, "run", "strategy files not watched: reload them by name or SIGHUP "
+                  "error=\"%s\"", err);
+        return;
+    }
+    for (size_t i = 0; i < engine_strategy_count(lv->eng); i++)
+        live_watch_script(lv, engine_strategy_path(lv->eng, i));
+}
+
+/* What a configuration reload could not apply, "; "-separated. */
+typedef struct live_changes {
+    char text[2048];
+    size_t len;
+    size_t count;
+} live_changes;
+
+static void live_changes_add(live_changes *ch, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void live_changes_add(live_changes *ch, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ch->count++ && ch->len < sizeof ch->text)
+        ch->len += (size_t)snprintf(ch->text + ch->len, sizeof ch->text - ch->len, "; ");
+    if (ch->len >= sizeof ch->text)
+        return;
+    va_start(ap, fmt);
+    ch->len += (size_t)vsnprintf(ch->text + ch->len, sizeof ch->text - ch->len, fmt, ap);
+    va_end(ap);
+}
+
+static void live_on_config_change(void *ud, const char *key, int applies)
+{
+    if (applies) {
+        log_write(LOG_INFO, "run", "configuration changed key=%s", key);
+        return;
+    }
+    log_write(LOG_WARN, "run", "configuration change not applied: it needs a restart key=%s",
+              key);
+    live_changes_add(ud, "%s: needs a restart", key);
+}
+
+/* A strategy of the running configuration against its entry in the file
+ * read again (NULL: removed, said already): reloaded when its script or
+ * params changed, or when all; the new script and params are kept only
+ * when the reload took over. */
+static void live_reconfigure_strategy(live *lv, config_strategy *cur,
+                                      const config_strategy *next, int all, live_changes *ch)
+{
+    int index = engine_strategy_find(lv->eng, cur->name);
+    strategy_config sc;
+    char why[4096];
+
+    if (index < 0 || !next || (!all && config_strategy_same_code(cur, next)))
+        return;
+    memset(&sc, 0, sizeof sc);
+    sc.path = next->script;
+    sc.params = next->params;
+    sc.nparams = next->nparams;
+    if (live_reload_said(lv, (size_t)index, &sc, why, sizeof why) < 0) {
+        live_changes_add(ch, "strategies.%s: %s", cur->name, why);
+        return;
+    }
+    if (next == cur)
+        return;
+    if (strcmp(cur->script, next->script))
+        live_watch_script(lv, next->script);
+    memcpy(cur->script, next->script, sizeof cur->script);
+    memcpy(cur->params, next->params, sizeof cur->params);
+    cur->nparams = next->nparams;
+}
+
+/* Take what applies of next at once (risk limits, cancel_on_stop, the log
+ * level, strategies' scripts and params); name the rest in err.
+ * @return 0 when all of it applied, else 1. */
+static int live_apply_config(live *lv, const config *next, int all, char *err, size_t errlen)
+{
+    config *run = lv->running;
+    live_changes ch;
+
+    memset(&ch, 0, sizeof ch);
+    config_compare(run, next, live_on_config_change, &ch);
+    config_apply_live(run, next);
+    risk_set_limits(engine_risk(lv->eng), &run->risk);
+    engine_set_cancel_on_stop(lv->eng, run->cancel_on_stop);
+    if (log_level_parse(run->log_level) >= 0)
+        log_set_level(log_level_parse(run->log_level));
+    for (size_t i = 0; i < run->nstrategies; i++)
+        live_reconfigure_strategy(lv, &run->strategies[i],
+                                  config_find_strategy(next, run->strategies[i].name), all, &ch);
+    snprintf(err, errlen, "%s", ch.text);
+    return ch.count ? 1 : 0;
+}
+
+/* Read the file again and apply it; every strategy is reloaded when all.
+ * Without a file, all reloads the strategies as they are. */
+static int live_reconfigure(live *lv, int all, char *err, size_t errlen)
+{
+    char why[2048];
+    config *next;
+    int rc;
+
+    if (!lv->opt.config_path && all)
+        return live_apply_config(lv, lv->running, 1, err, errlen);
+    if (!lv->opt.config_path) {
+        snprintf(err, errlen, "no configuration file to read again");
+        return -1;
+    }
+    if (!(next = malloc(sizeof *next))) {
+        snprintf(err, errlen, "out of memory: nothing changed");
+        return -1;
+    }
+    rc = config_load(lv->opt.config_path, next, why, sizeof why);
+    if (rc < 0)
+        snprintf(err, errlen, "%s: nothing changed", why);
+    else
+        rc = live_apply_config(lv, next, all, err, errlen);
+    free(next);
+    return rc;
+}
+
+int live_reload_config(live *lv, char *err, size_t errlen)
+{
+    return live_reconfigure(lv, 0, err, errlen);
+}
+
+/* SIGHUP: the configuration, then every strategy. */
+static void live_on_hup(live *lv)
+{
+    char err[2048];
+    int rc;
+
+    log_write(LOG_INFO, "run", "SIGHUP: reading the configuration again and reloading every "
+              "strategy config=%s", lv->opt.config_path ? lv->opt.config_path : "");
+    rc = live_reconfigure(lv, 1, err, sizeof err);
+    if (rc < 0)
+        log_write(LOG_ERROR, "run", "reload refused error=\"%s\"", err);
+    else if (rc > 0)
+        log_write(LOG_WARN, "run", "reload done in part not_applied=\"%s\"", err);
+    else
+        log_write(LOG_INFO, "run", "reload done");
+    live_reload_changed_plugins(lv);
+}
+
+/* ---- Hot reload: connectors ----
+ *
+ * live_reload_plugin loads the venue's .so again from a private copy (a
+ * new image: plugin_load_fresh), whose table must pass the ABI checks and
+ * be a connector; anything wrong so far changes nothing. Then the swap:
+ * the old instance is destroyed (its timers, requests and WebSockets
+ * cancelled), a new one is made with the same configuration and started;
+ * if it will not start, the old image, still loaded, gets a new instance
+ * instead. The old image is dlclosed once nothing of it is left (plugin.h).
+ *
+ * The new instance reconnects from nothing; strategies do not see that as
+ * a disconnection:
+ *   - muted: when the venue was ready, the new connector's connecting and
+ *     syncing are not told to the engine, which keeps taking orders;
+ *   - holding: those orders (submits and cancels) wait in v->held
+ *     (order_hold.h), LIVE_RELOAD_WAIT_MS at most; then the submits are
+ *     rejected, the venue's real state told, and the cancels wait on for
+ *     the connector;
+ *   - once the new connector is ready, the venue is reconciled as after a
+ *     restart (core/reconcile.h), which finds what happened while nobody
+ *     listened: fills, cancels, the answer to a request the old instance
+ *     had in flight. The held orders go out once the venue's list of open
+ *     orders is in. The reconciliation asks about each of them (the list
+ *     could not name them); the venue's first report of the order itself
+ *     (accepted, or refused) answers it: a question sent to the venue
+ *     could overtake the order.
+ * Market data resumes with the new connector's book snapshot.
+ */
+
+#define LIVE_RELOAD_WAIT_MS 5000
+
+static live_venue *live_venue_named(live *lv, const char *name)
+{
+    for (size_t i = 0; i < lv->nvenues; i++)
+        if (!strcmp(lv->venues[i].cv->name, name))
+            return &lv->venues[i];
+    return NULL;
+}
+
+static const char *live_connector_version(const live_venue *v)
+{
+    return v->ph ? plugin_table(v->ph)->version : "";
+}
+
+/* Tell the engine the connector's state, held back while muted. */
+static void live_unmute(live_venue *v)
+{
+    if (!v->muted)
+        return;
+    v->muted = 0;
+    engine_set_venue_state(v->lv->eng, v->cv->name, v->state, v->state_reason);
+}
+
+/* A released order goes out through the new connector (order_hold_fn). */
+static void live_hold_send(void *ud, order_hold_kind kind, const char *order_id)
+{
+    live_venue *v = ud;
+    order *o = oms_find(engine_oms(v->lv->eng), order_id);
+
+    if (!o || !order_status_is_open(o->status))
+        return;
+    if (kind == ORDER_HOLD_SUBMIT)
+        live_send_submit(v, o, engine_now(v->lv->eng));
+    else
+        live_send_cancel(v, o);
+}
+
+/* The wait is over: a held order is refused (order_hold_fn). */
+static void live_hold_refuse(void *ud, order_hold_kind kind, const char *order_id)
+{
+    live_venue *v = ud;
+    order *o = oms_find(engine_oms(v->lv->eng), order_id);
+    char why[ORDER_REASON_MAX];
+
+    if (!o || !order_status_is_open(o->status))
+        return;
+    if (kind == ORDER_HOLD_CANCEL) {
+        log_write(LOG_WARN, "run", "cancel not sent: the connector reload did not finish in "
+                  "time venue=%s order=%s", v->cv->name, order_id);
+        return;
+    }
+    snprintf(why, sizeof why, "venue %s: its connector reload did not finish within %d ms",
+             v->cv->name, LIVE_RELOAD_WAIT_MS);
+    live_reject_later(v->lv, o, engine_now(v->lv->eng), why);
+}
+
+static int live_hold(live_venue *v, order_hold_kind kind, const order *o, int64_t now)
+{
+    if (order_hold_add(v->held, kind, o->id) == 0) {
+        log_write(LOG_INFO, "run", "%s waits for the reloaded connector venue=%s order=%s",
+                  kind == ORDER_HOLD_SUBMIT ? "order" : "cancel", v->cv->name, o->id);
+        return 0;
+    }
+    if (kind == ORDER_HOLD_SUBMIT)
+        live_reject_later(v->lv, o, now, "out of memory holding it during a connector reload");
+    else
+        log_write(LOG_WARN, "run", "cancel not sent order=%s", o->id);
+    return -1;
+}
+
+/* Send what is held now (the venue's list of open orders is in). */
+static void live_hold_release(live_venue *v)
+{
+    v->holding = 0;
+    if (order_hold_count(v->held))
+        log_write(LOG_INFO, "run", "held orders go out venue=%s count=%zu", v->cv->name,
+                  order_hold_count(v->held));
+    order_hold_release(v->held, live_hold_send, v);
+}
+
+/* The end of the wait: the engine hears the connector's state again, and
+ * held orders go out. Expired (the connector is not ready): submits are
+ * refused, new orders no longer wait, and cancels keep waiting for the
+ * connector (a cancel not sent would leave its order pending_cancel for
+ * good: the OMS takes one cancel per order). */
+static void live_swap_wait_end(live_venue *v, int expired)
+{
+    if (v->swap_deadline)
+        loop_timer_cancel(v->swap_deadline);
+    v->swap_deadline = NULL;
+    if (expired) {
+        v->holding = 0;
+        order_hold_drop(v->held, ORDER_HOLD_SUBMIT, live_hold_refuse, v);
+    } else {
+        live_hold_release(v);
+    }
+    live_unmute(v);
+    live_arm(v->lv);
+}
+
+static void live_swap_expired(loop_timer *t, void *ud)
+{
+    live_venue *v = ud;
+    (void)t;
+
+    v->swap_deadline = NULL; /* a one-shot: the loop frees it */
+    log_write(LOG_WARN, "run", "connector reload: the venue was not back within %d ms: held "
+              "orders refused venue=%s state=%s", LIVE_RELOAD_WAIT_MS, v->cv->name,
+              live_state_name(v->state));
+    live_swap_wait_end(v, 1);
+}
+
+/* The swap's wait is bounded: LIVE_RELOAD_WAIT_MS from its start.
+ * @return 0, or -1 (logged) when no timer can be had: then nothing waits. */
+static int live_swap_arm(live_venue *v)
+{
+    char err[256];
+
+    if (v->swap_deadline)
+        return 0;
+    v->swap_deadline = loop_timer_add(v->lv->lp, LIVE_RELOAD_WAIT_MS * NS_PER_MS, 0,
+                                      live_swap_expired, v, err, sizeof err);
+    if (v->swap_deadline)
+        return 0;
+    log_write(LOG_ERROR, "run", "connector reload: nothing can wait for it error=\"%s\"", err);
+    return -1;
+}
+
+/* Orders wait from now on. Live order entry only: paper orders go to the
+ * simulated venue. */
+static void live_swap_hold(live_venue *v)
+{
+    if (!v->lv->sim && !v->lv->opt.market_only && !v->holding && live_swap_arm(v) == 0)
+        v->holding = 1;
+}
+
+/* Reconciled (or nothing to reconcile): the reload is complete. */
+static void live_swap_done(live_venue *v)
+{
+    live_swap_wait_end(v, 0);
+    v->reloading = RELOAD_NONE;
+    order_hold_clear(v->held);
+    log_write(LOG_INFO, "run", "connector reload complete venue=%s version=%s", v->cv->name,
+              live_connector_version(v));
+}
+
+/* Done, for the reload's reconciliation and for any later one of the same
+ * reconcile (reconcile_again after a disconnect). */
+static void live_swap_reconciled(void *ud)
+{
+    live_venue *v = ud;
+
+    if (v->reloading == RELOAD_RECONCILING)
+        live_swap_done(v);
+    live_venue_reconciled(v);
+}
+
+/* The new connector is ready: reconcile the venue, orders waiting until
+ * its open orders are listed. */
+static void live_swap_ready(live_venue *v)
+{
+    live *lv = v->lv;
+
+    if (!v->rec_wanted) {
+        live_swap_done(v);
+        return;
+    }
+    v->rec_wanted = 0;
+    v->reloading = RELOAD_RECONCILING;
+    live_swap_hold(v);
+    reconcile_free(v->rec);
+    v->rec = reconcile_new(lv->eng, lv->lp, v->cv->name, &live_reconcile_ops, v,
+                           live_swap_reconciled);
+    if (!v->rec) {
+        log_write(LOG_ERROR, "run", "connector reload: out of memory: venue not reconciled "
+                  "venue=%s", v->cv->name);
+        live_swap_done(v);
+        return;
+    }
+    reconcile_set_adopt(v->rec, v->cv->adopt_orders);
+    reconcile_start(v->rec);
+}
+
+/* A state from the connector of a venue. @return 1 when the engine is not
+ * to hear it (muted, or told already). */
+static int live_swap_on_state(live_venue *v, int state)
+{
+    int muted = v->muted;
+
+    if (state == LUTRA_FEED_READY && v->reloading == RELOAD_CONNECTING)
+        live_swap_ready(v);
+    return muted;
+}
+
+/* The venue's list of open orders is complete. */
+static void live_swap_listed(live_venue *v)
+{
+    if (v->reloading && (v->holding || v->muted || order_hold_count(v->held)))
+        live_swap_wait_end(v, 0);
+}
+
+/* The reconciliation asks about o. @return 1 when o's first report will
+ * answer it (a held order, sent now: live_swap_acked), else 0: ask the
+ * venue. */
+static int live_swap_owe(live_venue *v, const order *o)
+{
+    if (!v->reloading)
+        return 0;
+    if (order_hold_state_of(v->held, o->id) == ORDER_HOLD_HELD)
+        live_hold_release(v);
+    if (order_hold_state_of(v->held, o->id) != ORDER_HOLD_SENT)
+        return 0;
+    order_hold_owe(v->held, o->id);
+    return 1;
+}
+
+/*
+ * The venue reported on order_id, a held order the reconciliation asked
+ * about: that first report is the venue's answer (it has the order, or
+ * refused it), and the reconciliation hears it as one, from the order as
+ * it now stands. Asking the venue again instead would race what the
+ * strategy does with the order meanwhile (a cancel).
+ */
+static void live_swap_acked(live_venue *v, const char *order_id)
+{
+    order *o;
+    lutra_exec x;
+
+    if (!v->reloading || !order_hold_acked(v->held, order_id) || !v->rec ||
+        !(o = oms_find(engine_oms(v->lv->eng), order_id)))
+        return;
+    memset(&x, 0, sizeof x);
+    x.kind = LUTRA_EXEC_STATUS;
+    x.status = (uint8_t)o->status;
+    x.side = (uint8_t)o->req.side;
+    x.instrument = o->req.instrument;
+    x.ts = engine_now(v->lv->eng);
+    x.price = o->req.price;
+    x.qty = o->req.qty;
+    x.filled = o->filled;
+    snprintf(x.order_id, sizeof x.order_id, "%s", o->id);
+    snprintf(x.venue_order_id, sizeof x.venue_order_id, "%s", o->venue_order_id);
+    snprintf(x.reason, sizeof x.reason, "%s", o->reason);
+    reconcile_on_status(v->rec, &x);
+}
+
+/* live_swap_acked for an order known by id only (a local rejection). */
+static void live_swap_acked_id(live *lv, const char *order_id)
+{
+    order *o = oms_find(engine_oms(lv->eng), order_id);
+    live_venue *v = o ? live_route(lv, o->req.instrument) : NULL;
+
+    if (v)
+        live_swap_acked(v, order_id);
+}
+
+/* Start waiting and reconciling for a swap that begins now. */
+static void live_swap_begin(live_venue *v)
+{
+    live *lv = v->lv;
+
+    v->reloading = RELOAD_CONNECTING;
+    /* A restored venue is reconciled again; one never restored will be
+     * when it first syncs (live_on_state). */
+    v->rec_wanted = v->restored && !lv->sim && !lv->opt.market_only;
+    reconcile_free(v->rec);
+    v->rec = NULL;
+    v->muted = engine_venue_state(lv->eng, v->cv->name) == LUTRA_FEED_READY &&
+               live_swap_arm(v) == 0;
+    if (v->muted)
+        live_swap_hold(v);
+}
+
+/* Make and start an instance of ph for the venue. @return 0, or -1 with why. */
+static int live_connector_start(live_venue *v, plugin_handle *ph, char *why, size_t whylen)
+{
+    if (!(v->pi = live_connector_instance(v, ph, why, whylen)))
+        return -1;
+    if (plugin_instance_start(v->pi, why, whylen) == 0)
+        return 0;
+    plugin_instance_destroy(v->pi);
+    v->pi = NULL;
+    return -1;
+}
+
+/* The venue has no connector left: orders are refused, the engine told. */
+static void live_swap_abandon(live_venue *v)
+{
+    v->state = LUTRA_FEED_DISCONNECTED;
+    snprintf(v->state_reason, sizeof v->state_reason, "no connector: the reload failed");
+    v->muted = 1;
+    live_swap_wait_end(v, 1);
+    order_hold_drop(v->held, ORDER_HOLD_CANCEL, live_hold_refuse, v);
+    v->reloading = RELOAD_NONE;
+}
+
+/* Swap the venue's connector for an instance of next (loaded and checked).
+ * @return 0, or -1 (the previous connector runs again, or none). */
+static int live_swap(live_venue *v, plugin_handle *next, char *err, size_t errlen)
+{
+    plugin_handle *old = v->ph;
+    char old_version[64], why[1024], again[1024];
+
+    snprintf(old_version, sizeof old_version, "%s", live_connector_version(v));
+    live_swap_begin(v);
+    plugin_instance_destroy(v->pi);
+    v->pi = NULL;
+    if (live_connector_start(v, next, why, sizeof why) == 0) {
+        v->ph = next;
+        plugin_unload(old);
+        log_write(LOG_INFO, "run", "connector reloaded venue=%s from=%s version=%s path=%s",
+                  v->cv->name, old_version, live_connector_version(v), plugin_path(next));
+        snprintf(err, errlen, "venue %s: connector %s replaced by %s (%s); reconciling with the "
+                 "venue", v->cv->name, old_version, live_connector_version(v),
+                 plugin_path(next));
+        return 0;
+    }
+    plugin_unload(next);
+    log_write(LOG_ERROR, "run", "connector reload failed: the previous one starts again "
+              "venue=%s error=\"%s\"", v->cv->name, why);
+    if (live_connector_start(v, old, again, sizeof again) < 0) {
+        log_write(LOG_ERROR, "run", "the previous connector did not start again either: the "
+                  "venue has no connector venue=%s error=\"%s\"", v->cv->name, again);
+        live_swap_abandon(v);
+        snprintf(err, errlen, "venue %s: the new connector did not start (%s), and the "
+                 "previous one (%s) did not start again either (%s): the venue has no "
+                 "connector", v->cv->name, why, old_version, again);
+        return -1;
+    }
+    snprintf(err, errlen, "venue %s: the new connector did not start: %s; the previous one "
+             "(%s) runs again", v->cv->name, why, old_version);
+    return -1;
+}
+
+int live_reload_plugin(live *lv, const char *name, char *err, size_t errlen)
+{
+    live_venue *v = live_venue_named(lv, name);
+    plugin_handle *next = NULL;
+    char path[1024], why[2048];
+    struct stat st;
+
+    if (!v) {
+        snprintf(err, errlen, "no venue named '%s'", name);
+        return -1;
+    }
+    if (lv->stopping || lv->done) {
+        snprintf(err, errlen, "venue %s: the host is stopping", name);
+        return -1;
+    }
+    /* A reload still under way (its connector not ready, the venue not
+     * reconciled) is taken over: one that never gets there can be replaced
+     * again. */
+    if (live_connector_file(v, path, sizeof path, &st, why, sizeof why) == 0) {
+        v->file = st; /* SIGHUP tries a file once: a broken one is not retried */
+        next = plugin_load_fresh(path, why, sizeof why);
+    }
+    if (next && plugin_table(next)->kind != LUTRA_PLUGIN_CONNECTOR) {
+        snprintf(why, sizeof why, "plugin %s (%s) is not a connector", path,
+                 plugin_table(next)->name);
+        plugin_unload(next);
+        next = NULL;
+    }
+    if (!next) {
+        log_write(LOG_ERROR, "run", "connector reload refused: the running one stays venue=%s "
+                  "error=\"%s\"", name, why);
+        snprintf(err, errlen, "venue %s: %s; the running connector (%s) stays", name, why,
+                 live_connector_version(v));
+        return -1;
+    }
+    return live_swap(v, next, err, errlen);
+}
+
+/* SIGHUP: the connectors whose file changed since it was last loaded. */
+static void live_reload_changed_plugins(live *lv)
+{
+    char path[1024], err[2048];
+    struct stat st;
+
+    for (size_t i = 0; i < lv->nvenues; i++) {
+        live_venue *v = &lv->venues[i];
+        if (live_connector_file(v, path, sizeof path, &st, err, sizeof err) < 0 ||
+            (st.st_dev == v->file.st_dev && st.st_ino == v->file.st_ino &&
+             st.st_size == v->file.st_size && st.st_mtim.tv_sec == v->file.st_mtim.tv_sec &&
+             st.st_mtim.tv_nsec == v->file.st_mtim.tv_nsec))
+            continue;
+        log_write(LOG_INFO, "run", "connector file changed venue=%s path=%s", v->cv->name, path);
+        if (live_reload_plugin(lv, v->cv->name, err, sizeof err) < 0)
+            log_write(LOG_ERROR, "run", "%s", err);
+    }
+}
+
+/* ---- The control socket (core/ctl.h) ---- */
+
+static const char *live_strategy_state(const live *lv, const strategy *s)
+{
+    if (strategy_failed(s))
+        return "failed";
+    if (lv->stopping || lv->done)
+        return "stopped";
+    return engine_started(lv->eng) ? "running" : "waiting";
+}
+
+static void live_ctl_status(void *ud, ctl_status *st)
+{
+    live *lv = ud;
+
+    st->mode = lv->cfg->mode;
+    for (size_t i = 0; i < lv->nvenues && i < CONFIG_MAX_VENUES; i++) {
+        const live_venue *v = &lv->venues[i];
+        ctl_venue_status *out = &st->venues[st->nvenues++];
+        out->name = v->cv->name;
+        out->state = live_state_name(v->state);
+        out->connector = v->pi ? plugin_table(v->ph)->name : "";
+        out->version = live_connector_version(v);
+        out->path = v->ph ? plugin_path(v->ph) : "";
+        out->reloading = v->reloading;
+    }
+    for (size_t i = 0; i < engine_strategy_count(lv->eng) && i < CONFIG_MAX_STRATEGIES; i++) {
+        strategy *s = engine_strategy_at(lv->eng, i);
+        ctl_strategy_status *out = &st->strategies[st->nstrategies++];
+        out->name = strategy_name(s);
+        out->state = live_strategy_state(lv, s);
+        out->error = strategy_failed(s) ? strategy_error(s) : NULL;
+    }
+    st->open_orders = oms_open_count(engine_oms(lv->eng), -1);
+}
+
+static int live_ctl_reload_strategy(void *ud, const char *name, char *msg, size_t msglen)
+{
+    int rc = live_reload_strategy(ud, name, msg, msglen);
+
+    if (rc == 0 && !msg[0])
+        snprintf(msg, msglen, "strategy %s reloaded", name);
+    return rc;
+}
+
+static int live_ctl_reload_plugin(void *ud, const char *name, char *msg, size_t msglen)
+{
+    return live_reload_plugin(ud, name, msg, msglen);
+}
+
+static int live_ctl_reload_config(void *ud, char *msg, size_t msglen)
+{
+    return live_reload_config(ud, msg, msglen);
+}
+
+static const ctl_ops live_ctl_ops = {live_ctl_status, live_ctl_reload_strategy,
+                                     live_ctl_reload_plugin, live_ctl_reload_config};
+
+/* The control socket, but for market data only (lutra record, which may
+ * share a configuration with the lutra run that owns the socket). */
+static int live_ctl_start(live *lv, char *err, size_t errlen)
+{
+    char path[CTL_LINE_MAX];
+
+    if (lv->opt.market_only)
+        return 0;
+    if (ctl_socket_path(lv->cfg, path, sizeof path, err, errlen) < 0)
+        return -1;
+    lv->ctl = ctl_server_new(lv->lp, path, &live_ctl_ops, lv, 0, err, errlen);
+    return lv->ctl ? 0 : -1;
 }
 
 /* ---- Building ---- */
@@ -699,23 +1513,34 @@ static void live_join_symbols(const config_venue *cv, char *out, size_t cap)
         n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "," : "", cv->symbols[i]);
 }
 
-static int live_connector(live *lv, live_venue *v, char *err, size_t errlen)
+/* The venue's connector file (plugin.h's search) and what it is now. */
+static int live_connector_file(const live_venue *v, char *path, size_t cap, struct stat *st,
+                               char *why, size_t whylen)
+{
+    const config *cfg = v->lv->cfg;
+    const char *dirs[CONFIG_MAX_PLUGIN_PATHS];
+
+    for (size_t i = 0; i < cfg->nplugin_path; i++)
+        dirs[i] = cfg->plugin_path[i];
+    if (plugin_find(v->cv->connector, dirs, cfg->nplugin_path, path, cap, why, whylen) < 0)
+        return -1;
+    if (stat(path, st) != 0) {
+        snprintf(why, whylen, "plugin %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* An instance of ph with the venue's configuration and the live services. */
+static plugin_instance *live_connector_instance(live_venue *v, plugin_handle *ph, char *why,
+                                                size_t whylen)
 {
     const config_venue *cv = v->cv;
-    const char *dirs[CONFIG_MAX_PLUGIN_PATHS];
     const char *conf[LIVE_CONF_MAX];
-    char path[1024], symbols[LIVE_SYMBOLS_MAX], why[1024], max_age[32];
+    char symbols[LIVE_SYMBOLS_MAX], max_age[32];
     size_t n = 0;
     plugin_live pl;
 
-    for (size_t i = 0; i < lv->cfg->nplugin_path; i++)
-        dirs[i] = lv->cfg->plugin_path[i];
-    if (plugin_find(cv->connector, dirs, lv->cfg->nplugin_path, path, sizeof path, why,
-                    sizeof why) < 0 ||
-        !(v->ph = plugin_load(path, why, sizeof why))) {
-        snprintf(err, errlen, "venues.%s.connector: %s", cv->name, why);
-        return -1;
-    }
     live_join_symbols(cv, symbols, sizeof symbols);
     conf[n++] = "venue", conf[n++] = cv->name;
     conf[n++] = "rest_url", conf[n++] = cv->rest_url;
@@ -727,8 +1552,8 @@ static int live_connector(live *lv, live_venue *v, char *err, size_t errlen)
     }
     conf[n] = NULL;
     memset(&pl, 0, sizeof pl);
-    pl.lp = lv->lp;
-    pl.http = lv->http;
+    pl.lp = v->lv->lp;
+    pl.http = v->lv->http;
     pl.secrets = v->secrets;
     pl.clock = loop_clock;
     pl.on_exec = live_on_exec;
@@ -736,11 +1561,33 @@ static int live_connector(live *lv, live_venue *v, char *err, size_t errlen)
     pl.on_state = live_on_state;
     pl.ud = v;
     pl.record = live_record;
-    pl.record_ud = lv;
-    v->pi = plugin_instance_create_live(v->ph, lv->reg, conf, live_on_event, v, &pl, why,
-                                        sizeof why);
-    if (!v->pi) {
-        snprintf(err, errlen, "venues.%s: %s", cv->name, why);
+    pl.record_ud = v->lv;
+    return plugin_instance_create_live(ph, v->lv->reg, conf, live_on_event, v, &pl, why, whylen);
+}
+
+/* The venue's connector, loaded from a private copy of its file: the
+ * running image is safe from the file being overwritten, and a reload of
+ * the same path gets a new image (plugin_load_fresh). */
+static int live_connector(live_venue *v, char *err, size_t errlen)
+{
+    char path[1024], why[1024];
+    struct stat st;
+
+    if (live_connector_file(v, path, sizeof path, &st, why, sizeof why) < 0 ||
+        !(v->ph = plugin_load_fresh(path, why, sizeof why))) {
+        snprintf(err, errlen, "venues.%s.connector: %s", v->cv->name, why);
+        return -1;
+    }
+    v->file = st;
+    v->state = LUTRA_FEED_CONNECTING;
+    if (!(v->held = order_hold_new())) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    log_write(LOG_INFO, "run", "connector venue=%s name=%s version=%s path=%s", v->cv->name,
+              plugin_table(v->ph)->name, plugin_table(v->ph)->version, path);
+    if (!(v->pi = live_connector_instance(v, v->ph, why, sizeof why))) {
+        snprintf(err, errlen, "venues.%s: %s", v->cv->name, why);
         return -1;
     }
     return 0;
@@ -908,10 +1755,13 @@ static int live_build(live *lv, char *err, size_t errlen)
         engine_set_venue(lv->eng, &live_venue_ops, lv);
     }
     for (size_t i = 0; i < lv->nvenues; i++)
-        if (live_connector(lv, &lv->venues[i], err, errlen) < 0)
+        if (live_connector(&lv->venues[i], err, errlen) < 0)
             return -1;
     if (!lv->opt.market_only && live_strategies(lv, err, errlen) < 0)
         return -1;
+    if (live_ctl_start(lv, err, errlen) < 0)
+        return -1;
+    live_watch_scripts(lv);
     return lv->opt.no_signals ? 0 : live_signals(lv, err, errlen);
 }
 
@@ -923,7 +1773,14 @@ live *live_new(const config *cfg, const live_options *opt, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    lv->cfg = cfg;
+    /* A copy of its own, so that a reload can change the live keys. */
+    if (!(lv->running = malloc(sizeof *lv->running))) {
+        snprintf(err, errlen, "out of memory");
+        free(lv);
+        return NULL;
+    }
+    *lv->running = *cfg;
+    lv->cfg = lv->running;
     if (opt)
         lv->opt = *opt;
     if (live_build(lv, err, errlen) < 0) {
@@ -975,8 +1832,12 @@ void live_free(live *lv)
 {
     if (!lv)
         return;
+    ctl_server_free(lv->ctl);
     for (size_t i = 0; i < lv->nvenues; i++) {
         reconcile_free(lv->venues[i].rec);
+        if (lv->venues[i].swap_deadline)
+            loop_timer_cancel(lv->venues[i].swap_deadline);
+        order_hold_free(lv->venues[i].held);
         if (lv->venues[i].pi)
             plugin_instance_destroy(lv->venues[i].pi);
         if (lv->venues[i].ph)
@@ -986,6 +1847,7 @@ void live_free(live *lv)
     for (size_t i = 0; i < 3; i++)
         if (lv->signals[i])
             loop_signal_remove(lv->signals[i]);
+    watch_free(lv->watch);
     if (lv->wake)
         loop_timer_cancel(lv->wake);
     if (lv->grace)
@@ -1003,5 +1865,6 @@ void live_free(live *lv)
         loop_free(lv->lp);
     if (lv->own_reg)
         instrument_registry_free(lv->reg);
+    free(lv->running);
     free(lv);
 }

@@ -23,7 +23,9 @@
  * on_stop, cancels open orders when cancel_on_stop is set and waits up to
  * stop_grace_ms for the venue to confirm, commits, then stops the
  * connectors and makes live_run return 0. A second signal makes it return
- * at once (-1). SIGHUP is logged and ignored (reload: issue 6).
+ * at once (-1). SIGHUP reads the configuration file again
+ * (live_reload_config: an invalid file changes nothing), then reloads every
+ * strategy (docs/hot-reload.md).
  */
 #ifndef LUTRA_LIVE_H
 #define LUTRA_LIVE_H
@@ -51,6 +53,14 @@ typedef struct live_options {
      * NULL: off. */
     void (*record)(void *record_ud, int64_t recv_ns, const char *msg, size_t len);
     void *record_ud;
+    /* The configuration's file, read again by live_reload_config and
+     * SIGHUP; NULL: the configuration cannot be reloaded (SIGHUP then
+     * reloads the strategies only). */
+    const char *config_path;
+    /* Strategy files are watched and reloaded when they change (inotify),
+     * once no write has come for watch_quiet_ms (0: 100). no_watch: 1 off. */
+    int no_watch;
+    int64_t watch_quiet_ms;
 } live_options;
 
 /*

@@ -17,8 +17,8 @@
 #define LUTRA_VERSION "dev"
 #endif
 
-const cmd *const cmd_table[] = {&cmd_backtest, &cmd_import, &cmd_inspect, &cmd_record,
-                                  &cmd_run, &cmd_state, NULL};
+const cmd *const cmd_table[] = {&cmd_backtest, &cmd_ctl, &cmd_import, &cmd_inspect,
+                                  &cmd_record, &cmd_run, &cmd_state, NULL};
 
 void cmd_error(const char *name, const char *fmt, ...)
 {

@@ -8,6 +8,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -55,7 +56,9 @@ _Static_assert(LUTRA_ORDER_ID_MAX == ORDER_ID_MAX && LUTRA_REASON_SIZE == ORDER_
 struct plugin_handle {
     void *dl;
     const lutra_plugin *table;
-    char *path;
+    char *path;       /* as asked for */
+    char *image_path; /* what dlopen mapped: path, or its private copy */
+    unsigned refs;    /* see plugin_refs */
 };
 
 struct plugin_instance {
@@ -239,9 +242,11 @@ static int check_table(const char *path, const lutra_plugin *t, char *err, size_
     return 0;
 }
 
-plugin_handle *plugin_load(const char *path, char *err, size_t errlen)
+/* dlopen image (the file or its copy), check its table, and make the
+ * handle that names it `path`. */
+static plugin_handle *load_image(const char *path, const char *image, char *err, size_t errlen)
 {
-    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *dl = dlopen(image, RTLD_NOW | RTLD_LOCAL);
     if (!dl) {
         snprintf(err, errlen, "plugin %s: %s", path, dlerror());
         return NULL;
@@ -262,17 +267,106 @@ plugin_handle *plugin_load(const char *path, char *err, size_t errlen)
         return NULL;
     }
     plugin_handle *ph = calloc(1, sizeof *ph);
-    char *copy = strdup(path);
-    if (!ph || !copy) {
+    char *copy = strdup(path), *image_copy = strdup(image);
+    if (!ph || !copy || !image_copy) {
         snprintf(err, errlen, "plugin %s: out of memory", path);
         free(ph);
         free(copy);
+        free(image_copy);
         dlclose(dl);
         return NULL;
     }
     ph->dl = dl;
     ph->table = table;
     ph->path = copy;
+    ph->image_path = image_copy;
+    ph->refs = 1;
+    return ph;
+}
+
+plugin_handle *plugin_load(const char *path, char *err, size_t errlen)
+{
+    return load_image(path, path, err, errlen);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Copy the whole of fd `in` to fd `out`. @return 0, or -1 with errno. */
+static int copy_fd(int in, int out)
+{
+    char buf[1 << 16];
+    ssize_t n;
+
+    while ((n = read(in, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || write_all(out, buf, (size_t)n) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Copy src to copy (created, owner-only). @return 0, or -1 with err. */
+static int copy_file(const char *src, const char *copy, char *err, size_t errlen)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
+
+    if (in < 0) {
+        snprintf(err, errlen, "plugin %s: %s", src, strerror(errno));
+        return -1;
+    }
+    out = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+    if (out < 0 || copy_fd(in, out) != 0)
+        snprintf(err, errlen, "plugin %s: cannot copy it to %s: %s", src, copy, strerror(errno));
+    else
+        rc = 0;
+    if (out >= 0 && close(out) != 0 && rc == 0) {
+        snprintf(err, errlen, "plugin %s: cannot copy it to %s: %s", src, copy, strerror(errno));
+        rc = -1;
+    }
+    close(in);
+    return rc;
+}
+
+plugin_handle *plugin_load_fresh(const char *path, char *err, size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char copy[PATH_MAX];
+    plugin_handle *ph = NULL;
+    int dirlen = snprintf(copy, sizeof copy, "%s/lutra-plugin-XXXXXX", tmp);
+    int n = snprintf(copy + dirlen, sizeof copy - (size_t)dirlen, "/%s", base);
+
+    if (dirlen < 0 || n < 0 || (size_t)dirlen + (size_t)n >= sizeof copy) {
+        snprintf(err, errlen, "plugin %s: temporary path in %s too long", path, tmp);
+        return NULL;
+    }
+    /* copy is DIR/BASE: make DIR, then put the file in it. */
+    copy[dirlen] = '\0';
+    if (!mkdtemp(copy)) {
+        snprintf(err, errlen, "plugin %s: cannot make a private copy in %s: %s", path, tmp,
+                 strerror(errno));
+        return NULL;
+    }
+    copy[dirlen] = '/';
+    if (copy_file(path, copy, err, errlen) == 0)
+        ph = load_image(path, copy, err, errlen);
+    /* The mapping keeps the copy alive; its name is no longer needed. */
+    unlink(copy);
+    copy[dirlen] = '\0';
+    rmdir(copy);
     return ph;
 }
 
@@ -286,13 +380,35 @@ const char *plugin_path(const plugin_handle *ph)
     return ph->path;
 }
 
-void plugin_unload(plugin_handle *ph)
+const char *plugin_image_path(const plugin_handle *ph)
 {
-    if (!ph)
+    return ph->image_path;
+}
+
+unsigned plugin_refs(const plugin_handle *ph)
+{
+    return ph->refs;
+}
+
+void plugin_image_ref(plugin_handle *ph)
+{
+    if (ph)
+        ph->refs++;
+}
+
+void plugin_image_unref(plugin_handle *ph)
+{
+    if (!ph || --ph->refs > 0)
         return;
     dlclose(ph->dl);
     free(ph->path);
+    free(ph->image_path);
     free(ph);
+}
+
+void plugin_unload(plugin_handle *ph)
+{
+    plugin_image_unref(ph);
 }
 
 /* ---- Instances ---- */
@@ -329,6 +445,12 @@ static char **copy_conf(const char *const *conf, char *err, size_t errlen)
     return copy;
 }
 
+/* Why a create or start failed: the last error the plugin logged. */
+static const char *instance_why(const plugin_instance *pi)
+{
+    return pi->host.last_error[0] ? pi->host.last_error : "it logged no reason";
+}
+
 static plugin_instance *instance_new(plugin_handle *ph, instrument_registry *reg,
                                      const char *const *conf, plugin_emit_fn emit, void *ud,
                                      const plugin_live *live, char *err, size_t errlen)
@@ -343,12 +465,13 @@ static plugin_instance *instance_new(plugin_handle *ph, instrument_registry *reg
         free(pi);
         return NULL;
     }
-    plugin_host_init(&pi->host, reg, emit, ud, ph->table->name, live);
+    plugin_host_init(&pi->host, ph, reg, emit, ud, live);
+    plugin_image_ref(ph);
     pi->ph = ph;
     pi->self = ph->table->create(&plugin_host_api, &pi->host);
     if (!pi->self) {
-        snprintf(err, errlen, "plugin %s: create failed (the reason is logged)",
-                 ph->table->name);
+        snprintf(err, errlen, "plugin %s: create failed: %s", ph->table->name,
+                 instance_why(pi));
         plugin_instance_destroy(pi);
         return NULL;
     }
@@ -387,8 +510,9 @@ int plugin_instance_start(plugin_instance *pi, char *err, size_t errlen)
 {
     if (pi->started)
         return 0;
+    pi->host.last_error[0] = '\0';
     if (pi->ph->table->start && pi->ph->table->start(pi->self) != 0) {
-        snprintf(err, errlen, "plugin %s: start failed (the reason is logged)", pi->host.name);
+        snprintf(err, errlen, "plugin %s: start failed: %s", pi->host.name, instance_why(pi));
         return -1;
     }
     pi->started = 1;
@@ -453,6 +577,11 @@ size_t plugin_instance_handles(const plugin_instance *pi)
     return pi->host.in_use;
 }
 
+plugin_handle *plugin_instance_plugin(const plugin_instance *pi)
+{
+    return pi->ph;
+}
+
 void plugin_instance_destroy(plugin_instance *pi)
 {
     if (!pi)
@@ -465,5 +594,7 @@ void plugin_instance_destroy(plugin_instance *pi)
                   "websockets left open", pi->host.in_use);
     plugin_host_close_handles(&pi->host);
     free(pi->host.conf);
+    /* Last: the image may go with it, and pi->host.name with the image. */
+    plugin_image_unref(pi->ph);
     free(pi);
 }

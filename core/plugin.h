@@ -62,12 +62,32 @@ int plugin_find(const char *name, const char *const *extra_dirs, size_t ndirs, c
 /*
  * dlopen the file, call its entry point, check its ABI version, size and kind.
  * @return the loaded plugin, or NULL with err naming the file (and both ABI
- * versions when they differ).
+ * versions when they differ). The caller holds one reference (plugin_unload).
  */
 plugin_handle *plugin_load(const char *path, char *err, size_t errlen);
 
+/*
+ * The same from a private copy of the file (in $TMPDIR, else /tmp; removed
+ * once mapped): glibc hands back the image it already has for a path or a
+ * file it has seen, so a reload of a changed .so must load a new file, and
+ * the running image is then safe from the file being overwritten in place.
+ * plugin_path still names the original.
+ */
+plugin_handle *plugin_load_fresh(const char *path, char *err, size_t errlen);
+
 const lutra_plugin *plugin_table(const plugin_handle *ph);
+/* The file the plugin was asked for, and the one dlopen mapped (the private
+ * copy of plugin_load_fresh, deleted; else the same). */
 const char *plugin_path(const plugin_handle *ph);
+const char *plugin_image_path(const plugin_handle *ph);
+
+/*
+ * References to the image: the loader's caller (until plugin_unload), each
+ * instance, and each timer, HTTP request and WebSocket an instance holds.
+ * The image is dlclosed when the last goes, never while code of it can
+ * still be called back.
+ */
+unsigned plugin_refs(const plugin_handle *ph);
 
 /*
  * Make an instance: its events go to emit(ud, ev), its instruments into reg,
@@ -94,7 +114,7 @@ int plugin_instance_decode(plugin_instance *pi, int64_t recv_ns, const char *msg
                            size_t len);
 
 /* Call the plugin's start (nothing to do when it has none).
- * @return 0, or -1 with err naming the plugin (the reason is logged). */
+ * @return 0, or -1 with err naming the plugin and the last error it logged. */
 int plugin_instance_start(plugin_instance *pi, char *err, size_t errlen);
 /* Call the plugin's stop if it was started. @return its answer, or 0. */
 int plugin_instance_stop(plugin_instance *pi);
@@ -114,11 +134,16 @@ int plugin_instance_query_order(plugin_instance *pi, const lutra_order *o);
 /* Timers, HTTP requests and WebSocket connections the instance holds now. */
 size_t plugin_instance_handles(const plugin_instance *pi);
 
+/* The plugin an instance runs. */
+plugin_handle *plugin_instance_plugin(const plugin_instance *pi);
+
 /* Stop it if started, call the plugin's destroy, then cancel and close
- * whatever it left. Not from inside one of the instance's callbacks. */
+ * whatever it left, and drop its reference to the image. Not from inside
+ * one of the instance's callbacks. */
 void plugin_instance_destroy(plugin_instance *pi);
 
-/* dlclose. Every instance must be destroyed first. */
+/* Drop the caller's reference: the image is dlclosed now, or when its last
+ * instance is destroyed. NULL is accepted. */
 void plugin_unload(plugin_handle *ph);
 
 #endif

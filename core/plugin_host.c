@@ -95,13 +95,14 @@ enum offline_service {
     SVC_STATE
 };
 
-void plugin_host_init(lutra_host *h, instrument_registry *reg, plugin_emit_fn emit, void *ud,
-                      const char *name, const plugin_live *live)
+void plugin_host_init(lutra_host *h, plugin_handle *image, instrument_registry *reg,
+                      plugin_emit_fn emit, void *ud, const plugin_live *live)
 {
     h->reg = reg;
     h->emit = emit;
     h->ud = ud;
-    h->name = name;
+    h->name = plugin_table(image)->name;
+    h->image = image;
     h->free_slot = NO_SLOT;
     if (live) {
         h->live_copy = *live;
@@ -146,6 +147,7 @@ static host_handle *handle_take(lutra_host *h, int kind)
     hd->kind = kind;
     hd->next_free = NO_SLOT;
     h->in_use++;
+    plugin_image_ref(h->image);
     return hd;
 }
 
@@ -159,6 +161,9 @@ static void handle_release(host_handle *hd)
     hd->next_free = h->free_slot;
     h->free_slot = hd->slot;
     h->in_use--;
+    /* Never the last reference: the instance holds one while any of its
+     * callbacks can run. */
+    plugin_image_unref(h->image);
 }
 
 /* The handle of `kind` that id names now, or NULL (fired, cancelled, never). */
@@ -179,6 +184,12 @@ static void host_log(lutra_host *h, int level, const char *fmt, ...)
 static void host_log(lutra_host *h, int level, const char *fmt, ...)
 {
     va_list ap;
+
+    if (level >= LUTRA_LOG_ERROR) {
+        va_start(ap, fmt);
+        vsnprintf(h->last_error, sizeof h->last_error, fmt, ap);
+        va_end(ap);
+    }
     va_start(ap, fmt);
     log_vwrite(level, h->name, fmt, ap);
     va_end(ap);
@@ -670,6 +681,7 @@ void plugin_host_close_handles(lutra_host *h)
 {
     for (size_t i = 0; i < h->nhandles; i++) {
         host_handle *hd = h->handles[i];
+        int held = hd->kind != HANDLE_FREE;
         switch (hd->kind) {
         case HANDLE_TIMER:
             loop_timer_cancel(hd->u.timer.t);
@@ -685,6 +697,8 @@ void plugin_host_close_handles(lutra_host *h)
         default:
             break;
         }
+        if (held)
+            plugin_image_unref(h->image);
         free(hd);
     }
     free(h->handles);

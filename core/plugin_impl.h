@@ -14,6 +14,8 @@
 
 struct host_handle; /* a timer, request or WebSocket of one instance (plugin_host.c) */
 
+#define PLUGIN_LAST_ERROR_MAX 256
+
 /*
  * One instance's side of the host: what its services need. It lives inside
  * the plugin_instance and never moves (live points into it, and the
@@ -24,6 +26,7 @@ struct lutra_host {
     plugin_emit_fn emit;
     void *ud;
     const char *name;        /* the plugin's, for log lines */
+    plugin_handle *image;    /* referenced once per open handle (plugin_image_ref) */
     char **conf;             /* key, value, key, value, ..., NULL: one allocation */
     const plugin_live *live; /* &live_copy, or NULL offline */
     plugin_live live_copy;
@@ -32,18 +35,27 @@ struct lutra_host {
     uint32_t free_slot;      /* head of the free list */
     size_t in_use;
     unsigned offline_warned; /* one bit per live service warned about offline */
+    /* The last line the plugin logged at error level: why its create or
+     * start failed, for the caller's err ("" when none). */
+    char last_error[PLUGIN_LAST_ERROR_MAX];
 };
 
 /* The table of services every instance is handed. */
 extern const lutra_host_api plugin_host_api;
 
-/* Make h an instance's host: no handles yet, live copied when given (NULL:
- * offline). h->conf is the caller's to set and free. */
-void plugin_host_init(lutra_host *h, instrument_registry *reg, plugin_emit_fn emit, void *ud,
-                      const char *name, const plugin_live *live);
+/* Make h an instance of image: no handles yet, live copied when given
+ * (NULL: offline). h->conf is the caller's to set and free. */
+void plugin_host_init(lutra_host *h, plugin_handle *image, instrument_registry *reg,
+                      plugin_emit_fn emit, void *ud, const plugin_live *live);
+
+/* Take and drop a reference to an image (plugin.h, plugin_refs); the last
+ * drop dlcloses it. */
+void plugin_image_ref(plugin_handle *ph);
+void plugin_image_unref(plugin_handle *ph);
 
 /* Cancel and close whatever the instance left open (timers, requests,
- * WebSockets), so none of their callbacks runs after, and free the slots. */
+ * WebSockets), so none of their callbacks runs after, drop the image
+ * references they held, and free the slots. */
 void plugin_host_close_handles(lutra_host *h);
 
 #endif

@@ -53,6 +53,7 @@ struct reconcile {
     int64_t wait_ns;
     unsigned attempts;
     int adopt;                 /* orders placed by hand become lutra's */
+    int64_t cutoff;            /* orders created after it are not asked about */
 };
 
 static void reconcile_arm(reconcile *r);
@@ -70,6 +71,7 @@ reconcile *reconcile_new(engine *e, loop *lp, const char *venue, const reconcile
     r->ud = ud;
     r->done = done;
     r->wait_ns = RECONCILE_FIRST_WAIT_NS;
+    r->cutoff = INT64_MAX;
     return r;
 }
 
@@ -84,6 +86,16 @@ void reconcile_free(reconcile *r)
     free(r->listed);
     free(r->asked);
     free(r);
+}
+
+void reconcile_again(reconcile *r)
+{
+    if (r->phase != PHASE_DONE)
+        return; /* the one under way will see what happened */
+    r->phase = PHASE_IDLE;
+    r->wait_ns = RECONCILE_FIRST_WAIT_NS;
+    r->cutoff = engine_now(r->e);
+    reconcile_start(r);
 }
 
 void reconcile_set_wait(reconcile *r, int64_t first_ns)
@@ -151,6 +163,19 @@ static const char *reconcile_status_name(uint8_t status)
     return order_status_name((order_status)status);
 }
 
+/* The venue holds the order open: acknowledged if we had no word of it
+ * yet; if we asked to cancel it, that cancel never arrived (committed,
+ * then the process died before it left): it is sent again. */
+static void reconcile_still_open(reconcile *r, order *o, const lutra_exec *x)
+{
+    if (o->status == ORDER_PENDING_NEW)
+        reconcile_apply(r, EXEC_ACCEPTED, o, x);
+    else if (o->status == ORDER_PENDING_CANCEL) {
+        log_write(LOG_INFO, "reconcile", "cancel sent again venue=%s order=%s", r->venue, o->id);
+        engine_cancel_again(r->e, o->id);
+    }
+}
+
 /* The last word of a single-order query: how the order ended (its fills,
  * if any, came just before). */
 static void reconcile_answer(reconcile *r, order *o, const lutra_exec *x)
@@ -170,8 +195,7 @@ static void reconcile_answer(reconcile *r, order *o, const lutra_exec *x)
     case LUTRA_ORDER_NEW:
     case LUTRA_ORDER_PARTIALLY_FILLED:
     case LUTRA_ORDER_PENDING_CANCEL:
-        if (o->status == ORDER_PENDING_NEW)
-            reconcile_apply(r, EXEC_ACCEPTED, o, x);
+        reconcile_still_open(r, o, x);
         break;
     case LUTRA_ORDER_FILLED:
         if (o->filled < o->req.qty)
@@ -262,10 +286,10 @@ static void reconcile_listed(reconcile *r, const lutra_exec *x)
     }
     if (reconcile_add(&r->listed, &r->nlisted, &r->listed_cap, o->id) < 0)
         return;
-    if (o->status == ORDER_PENDING_NEW)
-        reconcile_apply(r, EXEC_ACCEPTED, o, x);
-    if (x->filled > o->filled) /* filled while we were away: fetch its fills */
+    if (x->filled > o->filled) /* filled while we were away: its fills, then its state */
         reconcile_ask(r, o);
+    else
+        reconcile_still_open(r, o, x);
 }
 
 static int reconcile_of_venue(const reconcile *r, const order *o)
@@ -286,7 +310,8 @@ static void reconcile_listed_all(reconcile *r)
         n = RECONCILE_OPEN_MAX;
     r->phase = PHASE_ASKING;
     for (size_t i = 0; i < n; i++)
-        if (reconcile_of_venue(r, open[i]) && !reconcile_has(r->listed, r->nlisted, open[i]->id))
+        if (reconcile_of_venue(r, open[i]) && open[i]->ts_created <= r->cutoff &&
+            !reconcile_has(r->listed, r->nlisted, open[i]->id))
             reconcile_ask(r, open[i]);
 }
 

@@ -14,6 +14,8 @@
  *     resent;
  *   - an order filled or cancelled while we were down gets its fills and
  *     its final state;
+ *   - an order we asked to cancel that the venue still holds open gets its
+ *     cancel sent again (the request was lost with the process);
  *   - an order on the venue that we never sent is reported and left alone,
  *     unless adopt (the venue's adopt_orders): then it becomes lutra's,
  *     owned by no strategy;
@@ -57,6 +59,15 @@ void reconcile_start(reconcile *r);
 /* A STATUS report from the venue. @return 1 if it was an answer to the
  * reconciliation (handled), 0 if not (the caller handles it). */
 int reconcile_on_status(reconcile *r, const lutra_exec *x);
+
+/*
+ * The venue came back after a disconnect: what happened meanwhile (fills,
+ * cancels, orders whose answer was lost) is learned the same way, while
+ * the strategies run and hear it through their handlers. Orders created
+ * from now on are not asked about (they may not have reached the venue
+ * yet). Nothing happens while a reconciliation is under way.
+ */
+void reconcile_again(reconcile *r);
 
 /* How long the first attempt may take before it is made again (default
  * 10 s; each retry waits twice as long, at most a minute). */

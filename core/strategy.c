@@ -738,6 +738,11 @@ const char *strategy_current_handler(const strategy *s)
     return s->handler;
 }
 
+int strategy_in_handler(const strategy *s)
+{
+    return s->in_call > 0;
+}
+
 int strategy_wants_book(const strategy *s)
 {
     return s->handler_ref[HANDLER_BOOK] != LUA_NOREF;
@@ -921,6 +926,12 @@ int strategy_on_timer(strategy *s, int ref)
     if (s->failed)
         return -1;
     return lua_timer_fire(s, ref);
+}
+
+int strategy_on_reload(strategy *s)
+{
+    int rc = strategy_prepare(s, HANDLER_RELOAD);
+    return rc <= 0 ? rc : strategy_call(s, strategy_handler_names[HANDLER_RELOAD], 1);
 }
 
 int strategy_on_stop(strategy *s)

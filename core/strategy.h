@@ -161,7 +161,14 @@ int strategy_on_order(strategy *s, const order *o);
 int strategy_on_fill(strategy *s, const order *o, const oms_change *c);
 int strategy_on_status(strategy *s, const char *venue, const char *state, const char *reason);
 int strategy_on_timer(strategy *s, int ref);
+/* After a hot reload, on the new instance, with ctx.state in place
+ * (engine_reload_strategy). */
+int strategy_on_reload(strategy *s);
 int strategy_on_stop(strategy *s);
+
+/* 1 while one of the strategy's handlers runs (a reload must wait for the
+ * loop: the running instance cannot be freed under its own call). */
+int strategy_in_handler(const strategy *s);
 
 /* 1 if the strategy defines on_book (the engine skips the dispatch work
  * for strategies that do not). */

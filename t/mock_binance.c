@@ -28,6 +28,7 @@
 #include "json.h"
 #include "loop.h"
 #include "mock_binance.h"
+#include "mock_feed.h"
 #include "mock_sign.h"
 #include "tap.h"
 #include "ws.h"
@@ -581,6 +582,117 @@ static void test_refusals(int port)
        "a crossing LIMIT_MAKER: -2010 would immediately match and take");
 }
 
+/* Where needle first occurs in a's body, -1 when it does not; *count how often. */
+static long find_in(const answer *a, const char *needle, int *count)
+{
+    const char *first = strstr(a->body, needle);
+    *count = 0;
+    for (const char *p = first; p; p = strstr(p + 1, needle))
+        (*count)++;
+    return first ? first - a->body : -1;
+}
+
+/* allOrders: the orders placed so far are the market buy, rest1
+ * (cancelled), rest2 (filled) and dup1 (open). */
+static void test_all_orders(int port)
+{
+    const answer *a;
+    int n, n1, n2, n3;
+    long p1, p2, p3;
+
+    a = rest(port, "GET", "/api/v3/allOrders", "symbol=" SYM, SIGNED);
+    find_in(a, "\"clientOrderId\"", &n);
+    p1 = find_in(a, "\"clientOrderId\":\"rest1\"", &n1);
+    p2 = find_in(a, "\"clientOrderId\":\"rest2\"", &n2);
+    p3 = find_in(a, "\"clientOrderId\":\"dup1\"", &n3);
+    ok(a->status == 200 && n == 4 && n1 == 1 && n2 == 1 && n3 == 1 && p1 < p2 && p2 < p3,
+       "allOrders: every order, open and closed, oldest first (%d)", n);
+    a = rest(port, "GET", "/api/v3/allOrders", "symbol=" SYM "&orderId=3&limit=1", SIGNED);
+    find_in(a, "\"clientOrderId\"", &n);
+    ok(a->status == 200 && n == 1 && strstr(a->body, "\"clientOrderId\":\"rest2\"") &&
+       strstr(a->body, "\"status\":\"FILLED\""),
+       "allOrders orderId=3&limit=1: the first from that order id on");
+    a = rest(port, "GET", "/api/v3/allOrders", "symbol=" SYM "&limit=2", SIGNED);
+    find_in(a, "\"clientOrderId\"", &n);
+    ok(a->status == 200 && n == 2 && !strstr(a->body, "rest1") && strstr(a->body, "dup1"),
+       "allOrders limit=2: the most recent two");
+}
+
+/* What t/crash.t reads: client ids sent twice, the stats, the feed switch. */
+static void test_crash_support(mock_binance *mx, int port)
+{
+    mock_binance_stats st;
+    const answer *a;
+    char key1[80] = "", key2[80] = "", query[96];
+
+    mock_binance_get_stats(mx, &st);
+    is_int((long)st.client_id_reuses, 1, "client id reuses: dup1 sent twice counts once");
+    a = rest(port, "POST", "/api/v3/order",
+             "symbol=" SYM "&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.1&price=58000"
+             "&newClientOrderId=rest1", SIGNED);
+    mock_binance_get_stats(mx, &st);
+    ok(a->status == 200 && st.client_id_reuses == 2,
+       "a closed order's client id is accepted again, as on Binance, and counted");
+    a = rest(port, "GET", "/mock/stats", NULL, PUBLIC);
+    is_int(field_long(a->body, a->len, "client_id_reuses", NULL), 2,
+           "GET /mock/stats: the counters as JSON");
+    a = rest(port, "POST", "/mock/feed", "paused=maybe", PUBLIC);
+    is_int(a->status, 400, "/mock/feed: paused must be true or false");
+
+    a = rest(port, "POST", "/api/v3/userDataStream", NULL, KEYED);
+    field(a->body, a->len, "listenKey", NULL, key1, sizeof key1);
+    a = rest(port, "POST", "/api/v3/userDataStream", NULL, KEYED);
+    field(a->body, a->len, "listenKey", NULL, key2, sizeof key2);
+    ok(*key1 && !strcmp(key1, key2), "userDataStream: the active listenKey is given again");
+    snprintf(query, sizeof query, "listenKey=%s", key1);
+    rest(port, "DELETE", "/api/v3/userDataStream", query, KEYED);
+    a = rest(port, "POST", "/api/v3/userDataStream", NULL, KEYED);
+    field(a->body, a->len, "listenKey", NULL, key2, sizeof key2);
+    ok(a->status == 200 && strcmp(key1, key2), "userDataStream: a new one once it is closed");
+}
+
+static int64_t zero_clock(void *ud)
+{
+    (void)ud;
+    return 0;
+}
+
+/* A generated feed paused and resumed, on a clock of our own: it applies
+ * nothing while paused and goes on as if the pause had not been. */
+static void test_feed_pause(void)
+{
+    const int64_t ms = 1000000;
+    mexch_symbol_spec spec = {SYM, "BTC", "USDT", NULL, NULL, NULL, NULL, NULL, NULL};
+    mexch *x[2] = {mexch_new(NULL, zero_clock, NULL), mexch_new(NULL, zero_clock, NULL)};
+    mfeed *f[2] = {NULL, NULL};
+    uint64_t before = 0, during = 0;
+
+    for (int i = 0; i < 2; i++)
+        if (x[i] && mexch_add_symbol(x[i], &spec, err, sizeof err) == 0)
+            f[i] = mfeed_new_generator(x[i], 0, INT64_C(6000000000000), 7, 1, err, sizeof err);
+    if (f[0] && f[1]) {
+        mfeed_step(f[0], 0, err, sizeof err);
+        mfeed_step(f[0], 100 * ms, err, sizeof err);
+        before = mfeed_applied(f[0]);
+        mfeed_pause(f[0], 1, 100 * ms);
+        mfeed_step(f[0], 1000 * ms, err, sizeof err);
+        during = mfeed_applied(f[0]);
+        mfeed_pause(f[0], 0, 1000 * ms);
+        mfeed_step(f[0], 1100 * ms, err, sizeof err);
+        mfeed_step(f[1], 0, err, sizeof err);
+        mfeed_step(f[1], 200 * ms, err, sizeof err); /* the same 200 ms, unpaused */
+    }
+    ok(f[0] && f[1] && before > 0 && during == before && mfeed_paused(f[0]) == 0,
+       "feed paused: nothing applied meanwhile (%llu)", (unsigned long long)before);
+    ok(f[0] && f[1] && mfeed_applied(f[0]) == mfeed_applied(f[1]) && mfeed_applied(f[0]) > before,
+       "feed resumed where it stopped: nothing caught up (%llu events)",
+       (unsigned long long)(f[0] ? mfeed_applied(f[0]) : 0));
+    for (int i = 0; i < 2; i++) {
+        mfeed_free(f[i]);
+        mexch_free(x[i]);
+    }
+}
+
 static void test_faults(mock_binance *mx, int port, wsc *md)
 {
     mock_fault f;
@@ -748,7 +860,7 @@ int main(void)
     mock_binance *mx;
     wsc md;
 
-    plan(55);
+    plan(66);
     signal(SIGPIPE, SIG_IGN);
     lp = loop_new(err, sizeof err);
     hc = lp ? http_new(loop_base(lp), NULL, err, sizeof err) : NULL;
@@ -771,6 +883,9 @@ int main(void)
     test_depth(mx, port, ws_port, &md);
     test_orders(mx, port, ws_port, &md);
     test_refusals(port);
+    test_all_orders(port);
+    test_crash_support(mx, port);
+    test_feed_pause();
     test_faults(mx, port, &md);
     wsc_close(&md);
     mock_binance_stop(mx);

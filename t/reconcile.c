@@ -59,6 +59,26 @@ static int venue_order(void *ud, const order *o)
 
 static const reconcile_venue_ops venue = {venue_balances, venue_orders, venue_order};
 
+/* The engine's side of the venue: cancels sent. */
+static int cancels_sent;
+static char cancel_id[ORDER_ID_MAX + 1];
+
+static int engine_venue_submit(void *v, const order *o, int64_t now)
+{
+    (void)v, (void)o, (void)now;
+    return 0;
+}
+
+static int engine_venue_cancel(void *v, const order *o, int64_t now)
+{
+    (void)v, (void)now;
+    cancels_sent++;
+    snprintf(cancel_id, sizeof cancel_id, "%s", o->id);
+    return 0;
+}
+
+static const venue_ops engine_venue = {engine_venue_submit, engine_venue_cancel};
+
 static void on_done(void *ud)
 {
     (void)ud;
@@ -79,6 +99,8 @@ static void reset(void)
     if (!(eng = engine_new(&ec, reg, err, sizeof err)))
         bail_out("engine: %s", err);
     engine_set_clock(eng, loop_clock, NULL);
+    engine_set_venue(eng, &engine_venue, NULL);
+    cancels_sent = 0;
     engine_start(eng);
 }
 
@@ -180,6 +202,7 @@ static void test_settles_every_order(void)
     hold("lt2", ORDER_PENDING_NEW, 100000); /* never reached the venue */
     hold("lt3", ORDER_NEW, 100000);         /* cancelled while we were down */
     hold("lt4", ORDER_NEW, 100000);         /* filled while we were down */
+    hold("lt6", ORDER_PENDING_CANCEL, 100000); /* its cancel died with the process */
     reconcile_start(r);
     is_int(asked_orders, 1, "the venue is asked for its open orders first");
     is_int(asked_balances, 0, "balances are not asked for yet");
@@ -187,6 +210,10 @@ static void test_settles_every_order(void)
     x = status_of("lt1", LUTRA_ORDER_NEW, 100000, 0);
     ok(reconcile_on_status(r, &x) == 1, "a listed order is reconcile's");
     is_int(status("lt1"), ORDER_NEW, "lt1, listed, is accepted");
+    x = status_of("lt6", LUTRA_ORDER_NEW, 100000, 0);
+    reconcile_on_status(r, &x);
+    ok(cancels_sent == 1 && !strcmp(cancel_id, "lt6") && status("lt6") == ORDER_PENDING_CANCEL,
+       "lt6, pending_cancel and still open at the venue: its cancel is sent again");
     x = status_of("hand1", LUTRA_ORDER_NEW, 100000, 0);
     reconcile_on_status(r, &x);
     ok(oms_find(engine_oms(eng), "hand1") == NULL, "an order placed by hand is left alone");
@@ -283,7 +310,7 @@ int main(void)
     lutra_instrument def;
     int32_t id;
 
-    plan(30);
+    plan(31);
     if (!(lp = loop_new(err, sizeof err)) || !(reg = instrument_registry_new()) ||
         instrument_define(&def, "test", "BTCUSDT", "BTC", "USDT", "0.01", "0.00001", NULL, NULL,
                           err, sizeof err) != 0 ||

@@ -119,7 +119,7 @@ sub mock_btc {
 
 use JSON::PP ();
 
-plan tests => 28;
+plan tests => 35;
 
 # ---- A: an order rests; stop without cancelling ----
 my ($pid, $log) = start_run(config('rest', 59000));
@@ -190,6 +190,25 @@ wait_for($log, qr/restart-probe status ready/, $WAIT_S);
 stop_run($pid);
 my @fills = slurp($log) =~ /restart-probe fill/g;
 is(scalar @fills, 0, 'G: no fill heard again');
+
+# ---- I: killed between committing a cancel and sending it ----
+($pid, $log) = start_run(config('rest', 57000));
+my $rest2 = wait_for($log, qr/restart-probe placed (\S+) /, $WAIT_S);
+ok($rest2 && wait_for($log, qr/restart-probe order \Q$rest2\E new/, $WAIT_S), 'I: an order rests')
+    or diag(slurp($log));
+stop_run($pid);
+($pid, $log) = start_run(config('cancel'), 'cancel-committed:1');
+$status = reap($pid);
+is($status & 127, 9, 'I: the crash point killed lutra before the cancel left') or diag(slurp($log));
+is(order_of(dump_state(), $rest2 // '')->{status}, 'pending_cancel', 'I: the store has it pending_cancel');
+is(mock_order($rest2 // 'none')->{status}, 'NEW', 'I: the venue still has it open');
+
+# ---- J: the restart sends the cancel again ----
+($pid, $log) = start_run(config('none'));
+ok(wait_for($log, qr/restart-probe order \Q$rest2\E canceled/, $WAIT_S),
+   'J: the cancel was sent again, and on_order heard it canceled') or diag(slurp($log));
+is(stop_run($pid), 0, 'J: stopped cleanly');
+is(mock_order($rest2)->{status}, 'CANCELED', 'J: the venue cancelled it');
 
 # ---- H: adopt_orders takes the hand-placed order as lutra's ----
 ($pid, $log) = start_run(config('none', undef, 'adopt_orders = true'));

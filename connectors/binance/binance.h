@@ -130,6 +130,10 @@ int bn_book_snapshot(bn_conn *c, bn_symbol *s, uint64_t last_id, int64_t ts_recv
 
 /* Free the synchronisation buffers. */
 void bn_book_free(bn_symbol *s);
+/* The stream that fed s closed: its book can no longer be trusted (diffs
+ * are being missed). It is marked unsynchronised, the instrument's
+ * DISCONNECTED status emitted, and a snapshot must sync it again. */
+int bn_book_lost(bn_conn *c, bn_symbol *s, int64_t ts);
 
 /* ---- Order entry (binance_sign.c, binance_rest.c, binance_errors.c) ----
  *

@@ -111,6 +111,14 @@ static void report_gap(bn_conn *c, bn_symbol *s, const bn_diff *d, int64_t ts)
     emit_status(c, s, ts, LUTRA_FEED_SYNCING, LUTRA_REASON_GAP);
 }
 
+int bn_book_lost(bn_conn *c, bn_symbol *s, int64_t ts)
+{
+    if (!s->synced)
+        return 0;
+    s->synced = 0;
+    return emit_status(c, s, ts, LUTRA_FEED_DISCONNECTED, LUTRA_REASON_NONE);
+}
+
 enum { DIFF_OLD, DIFF_APPLIED, DIFF_GAP, DIFF_ERROR = -1 };
 
 static int apply(bn_conn *c, bn_symbol *s, const bn_diff *d, const bn_level *lv,

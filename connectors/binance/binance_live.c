@@ -1125,11 +1125,17 @@ static void on_market_state(void *ud, const lutra_ws_status *st)
                 snapshot_request(L, &L->syms[i]);
         check_sync(L);
     } else if (st->state == LUTRA_WS_CLOSED) {
+        int64_t now = L->api->now(L->h);
         L->market_open = 0;
         age_stop(&L->market_age);
         L->api->log(L->h, LUTRA_LOG_WARN, "market stream closed: %s, retry in %" PRId64 " ms",
                     st->reason ? st->reason : "?", st->retry_in_ms);
+        /* The venue first (orders stop), then each book: diffs are missed
+         * from now on, so every book syncs again from a snapshot once the
+         * stream is back (READY only then). */
         feed_state(L, LUTRA_FEED_DISCONNECTED, st->reason);
+        for (size_t i = 0; i < L->nsyms; i++)
+            bn_book_lost(L->c, L->syms[i].s, now);
     }
 }
 

@@ -3,7 +3,7 @@
  *
  *   mock_binance [--port N] [--ws-port N] [--data FILE.gz] [--speed X]
  *                [--symbol SYM] [--mid PRICE] [--seed N] [--quiet-book]
- *                [--balance ASSET=AMOUNT]... [--weight-limit N]
+ *                [--balance ASSET=AMOUNT]... [--weight-limit N] [--weight-interval S]
  *
  * It prints "rest_port=N ws_port=M" on one line once it listens on
  * 127.0.0.1, then serves until SIGINT or SIGTERM. The API key and secret
@@ -25,7 +25,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: mock_binance [--port N] [--ws-port N] [--data FILE.gz] [--speed X]\n"
                "                    [--symbol SYM] [--mid PRICE] [--seed N] [--quiet-book]\n"
-               "                    [--balance ASSET=AMOUNT]... [--weight-limit N]\n");
+               "                    [--balance ASSET=AMOUNT]... [--weight-limit N]\n"
+               "                    [--weight-interval S]\n");
 }
 
 typedef struct args {
@@ -68,6 +69,8 @@ static int parse_args(int argc, char **argv, args *a)
             a->opt.seed = strtoull(v, NULL, 10);
         } else if (strcmp(k, "--weight-limit") == 0) {
             a->opt.weight_limit = atoll(v);
+        } else if (strcmp(k, "--weight-interval") == 0) {
+            a->opt.weight_interval_s = atoi(v);
         } else if (strcmp(k, "--balance") == 0 && a->nbalances < MAX_BALANCES) {
             a->balances[a->nbalances++] = v;
         } else {

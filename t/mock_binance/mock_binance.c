@@ -34,6 +34,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "fixed.h"
+#include "mock_errors.h"
 #include "mock_feed.h"
 #include "mock_rest.h"
 #include "mock_sign.h"
@@ -42,6 +43,14 @@
 
 #define ORDER_WINDOW_10S_MS INT64_C(10000)
 #define DAY_MS INT64_C(86400000)
+#define REJECTS_MAX 64
+
+/* New orders to refuse (the reject fault): `left` more with this answer. */
+typedef struct mreject {
+    int code, http_status;
+    long left;
+    char msg[160];
+} mreject;
 
 /* A REST answer held back: delayed (timer set) or silenced (timer NULL). */
 typedef struct mheld {
@@ -75,12 +84,15 @@ struct mock_binance {
     int silent;
     int drop_pending;
     struct evhttp_connection *drop_except; /* the control request asking for it */
+    mreject rejects[REJECTS_MAX];           /* first given, first used */
+    size_t nrejects;
     /* REST connections open now, and answers held back */
     struct evhttp_connection **conns;
     size_t nconns, conns_cap;
     mheld *held;
     /* counters */
     uint64_t requests;
+    uint64_t rate_limited, new_orders;
     int feed_ended;
     int64_t orders_10s_window, orders_10s, orders_day_window, orders_day;
 };
@@ -280,7 +292,8 @@ static void add_header_int(struct evhttp_request *req, const char *name, int64_t
 int mock_fault_parse(const char *kind, const char *value, const char *count, mock_fault *out,
                      char *err, size_t errlen)
 {
-    static const char *const names[] = {"clear", "drop", "delay", "gap", "status", "silent"};
+    static const char *const names[] = {"clear", "drop", "delay", "gap", "status", "silent",
+                                        "reject"};
     char *end;
 
     memset(out, 0, sizeof *out);
@@ -290,11 +303,12 @@ int mock_fault_parse(const char *kind, const char *value, const char *count, moc
             out->kind = (int)i;
     if (out->kind < 0) {
         snprintf(err, errlen, "fault kind '%s': not one of clear, drop, delay, gap, status, "
-                 "silent", kind ? kind : "(none)");
+                 "silent, reject", kind ? kind : "(none)");
         return -1;
     }
     out->value = value ? strtol(value, &end, 10) : 0;
-    if (value && (*end || out->value < 0)) {
+    /* reject's value is an error code: written with its sign or without */
+    if (value && (*end || (out->value < 0 && out->kind != MOCK_FAULT_REJECT))) {
         snprintf(err, errlen, "fault value '%s': not a whole number >= 0", value);
         return -1;
     }
@@ -306,6 +320,48 @@ int mock_fault_parse(const char *kind, const char *value, const char *count, moc
     return 0;
 }
 
+/* Queue the answer for the next count new orders. */
+static int reject_locked(mock_binance *mx, long value, long count, const char *msg, char *err,
+                         size_t errlen)
+{
+    int code = value > 0 ? (int)-value : (int)value;
+    const merr_doc *doc = merr_find(code);
+    mreject *r;
+
+    if (!doc && !msg) {
+        snprintf(err, errlen, "fault reject %d: not an error of errors.md; give its message",
+                 code);
+        return -1;
+    }
+    if (mx->nrejects == REJECTS_MAX) {
+        snprintf(err, errlen, "fault reject %d: %d rejections queued already", code, REJECTS_MAX);
+        return -1;
+    }
+    if (count <= 0)
+        return 0;
+    r = &mx->rejects[mx->nrejects++];
+    r->code = code;
+    r->http_status = doc ? doc->http_status : 400;
+    r->left = count;
+    snprintf(r->msg, sizeof r->msg, "%s", msg ? msg : doc->msg);
+    return 0;
+}
+
+/* The answer to a new order the reject fault picked; 429 comes with a
+ * Retry-After, as Binance sends it. @return the HTTP status. */
+static int planned_reject(mock_binance *mx, struct evhttp_request *req, struct evbuffer *out)
+{
+    mreject *r = &mx->rejects[0];
+    int status = r->http_status;
+
+    if (status == 429 || status == 418)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+    mrest_error(out, r->code, r->msg);
+    if (--r->left == 0)
+        memmove(mx->rejects, mx->rejects + 1, --mx->nrejects * sizeof *r);
+    return status;
+}
+
 static int fault_locked(mock_binance *mx, const mock_fault *f, char *err, size_t errlen)
 {
     switch (f->kind) {
@@ -313,6 +369,7 @@ static int fault_locked(mock_binance *mx, const mock_fault *f, char *err, size_t
         mx->delay_ms = 0;
         mx->fail_count = 0;
         mx->silent = 0;
+        mx->nrejects = 0;
         mws_set_silent(mx->ws, 0);
         release_silenced(mx);
         return 0;
@@ -342,6 +399,8 @@ static int fault_locked(mock_binance *mx, const mock_fault *f, char *err, size_t
         if (!mx->silent)
             release_silenced(mx);
         return 0;
+    case MOCK_FAULT_REJECT:
+        return reject_locked(mx, f->value, f->count, NULL, err, errlen);
     default:
         snprintf(err, errlen, "fault kind %d: unknown", f->kind);
         return -1;
@@ -427,7 +486,38 @@ static int trade_locked(mock_binance *mx, const char *symbol, const char *price,
     return 0;
 }
 
+static void pause_feed_locked(mock_binance *mx, int paused)
+{
+    if (mx->feed)
+        mfeed_pause(mx->feed, paused, mono_ns());
+}
+
+static void stats_locked(mock_binance *mx, mock_binance_stats *out)
+{
+    out->requests = mx->requests;
+    out->rest_connections = mx->nconns;
+    out->ws_connections = mws_connections(mx->ws);
+    out->ws_accepted = mws_accepted(mx->ws);
+    out->ws_user_accepted = mws_user_accepted(mx->ws);
+    out->weight_total = mx->weight.total;
+    out->feed_messages = mx->feed ? mfeed_applied(mx->feed) : 0;
+    out->feed_ended = mx->feed_ended;
+    out->rate_limited = mx->rate_limited;
+    out->new_orders = mx->new_orders;
+    out->feed_paused = mx->feed ? mfeed_paused(mx->feed) : 0;
+    out->client_id_reuses = mexch_client_id_reuses(mx->x);
+}
+
 /* ---- The control endpoint (/mock/...) ---- */
+
+/* A true|false parameter. @return 1, 0, or -1 (absent or another word). */
+static int param_bool(const struct evkeyvalq *q, const char *key)
+{
+    const char *v = evhttp_find_header(q, key);
+    if (!v)
+        return -1;
+    return !strcmp(v, "true") ? 1 : !strcmp(v, "false") ? 0 : -1;
+}
 
 static int is_loopback(struct evhttp_request *req)
 {
@@ -458,7 +548,10 @@ static int control(mock_binance *mx, struct evhttp_request *req, const char *pat
         if (rc == 0) {
             if (f.kind == MOCK_FAULT_DROP)
                 mx->drop_except = evhttp_request_get_connection(req);
-            rc = fault_locked(mx, &f, err, sizeof err);
+            rc = f.kind == MOCK_FAULT_REJECT
+                     ? reject_locked(mx, f.value, f.count, evhttp_find_header(q, "msg"), err,
+                                     sizeof err)
+                     : fault_locked(mx, &f, err, sizeof err);
         }
     } else if (strcmp(path, "/mock/balance") == 0) {
         rc = set_balance_locked(mx, evhttp_find_header(q, "asset"), evhttp_find_header(q, "free"),
@@ -475,9 +568,24 @@ static int control(mock_binance *mx, struct evhttp_request *req, const char *pat
                           sizeof err);
     } else if (strcmp(path, "/mock/reset-weight") == 0) {
         mweight_reset(&mx->weight);
+    } else if (strcmp(path, "/mock/feed") == 0) {
+        int paused = param_bool(q, "paused");
+        if (paused < 0) {
+            snprintf(err, sizeof err, "feed: paused must be true or false");
+            rc = -1;
+        } else {
+            pause_feed_locked(mx, paused);
+        }
+    } else if (strcmp(path, "/mock/stats") == 0) {
+        mock_binance_stats st;
+        char json[1024];
+        stats_locked(mx, &st);
+        mock_binance_stats_json(&st, json, sizeof json);
+        evbuffer_add(out, json, strlen(json));
+        return 200;
     } else {
         mrest_error(out, -1000, "Unknown control path: /mock/fault, /mock/balance, /mock/level, "
-                    "/mock/trade or /mock/reset-weight.");
+                    "/mock/trade, /mock/reset-weight, /mock/feed or /mock/stats.");
         return 404;
     }
     if (rc != 0) {
@@ -501,6 +609,22 @@ static const char *method_name(struct evhttp_request *req)
     }
 }
 
+/* The weight window as a header name, X-MBX-USED-WEIGHT-(intervalNum)
+ * (intervalLetter), and as the 429's text says it ("1 MINUTE"). */
+static void weight_interval(const mweight *w, char *header, size_t hcap, char *text,
+                            size_t tcap)
+{
+    int64_t secs = w->interval_ms / 1000;
+
+    if (secs == 60) {
+        snprintf(header, hcap, "X-MBX-USED-WEIGHT-1M");
+        snprintf(text, tcap, "1 MINUTE");
+    } else {
+        snprintf(header, hcap, "X-MBX-USED-WEIGHT-%" PRId64 "S", secs);
+        snprintf(text, tcap, "%" PRId64 " SECOND", secs);
+    }
+}
+
 /* Charge the weight. @return 0, or the 429/418 status with the answer in out. */
 static int charge(mock_binance *mx, struct evhttp_request *req, int weight, int64_t now_ms,
                   struct evbuffer *out)
@@ -508,15 +632,18 @@ static int charge(mock_binance *mx, struct evhttp_request *req, int weight, int6
     int64_t retry = 0;
     char msg[256];
     int verdict = mweight_charge(&mx->weight, now_ms, weight, &retry);
+    char header[40], interval[32];
 
-    add_header_int(req, "X-MBX-USED-WEIGHT-1M", mweight_used(&mx->weight, now_ms));
+    weight_interval(&mx->weight, header, sizeof header, interval, sizeof interval);
+    add_header_int(req, header, mweight_used(&mx->weight, now_ms));
     if (verdict == MWEIGHT_OK)
         return 0;
+    mx->rate_limited++;
     add_header_int(req, "Retry-After", retry);
     if (verdict == MWEIGHT_429)
         snprintf(msg, sizeof msg, "Too much request weight used; current limit is %" PRId64
-                 " request weight per 1 MINUTE. Please use WebSocket Streams for live updates "
-                 "to avoid polling the API.", mx->weight.limit);
+                 " request weight per %s. Please use WebSocket Streams for live updates "
+                 "to avoid polling the API.", mx->weight.limit, interval);
     else
         snprintf(msg, sizeof msg, "Way too much request weight used; IP banned until %" PRId64
                  ". Please use WebSocket Streams for live updates to avoid bans.",
@@ -595,13 +722,16 @@ static int api(mock_binance *mx, struct evhttp_request *req, const char *path,
     call.body = &form;
     call.now_ms = wall_ms(NULL);
     call.weight_limit = mx->weight.limit;
+    call.weight_interval_s = (int)(mx->weight.interval_ms / 1000);
     call.out = out;
+    if (r && r->is_order)
+        mx->new_orders++;
     if (!r) {
         mrest_error(out, -1000, "Unknown path or method.");
         status = 404;
     } else if ((status = charge(mx, req, mrest_weight(r, &call), call.now_ms, out)) == 0 &&
                (status = authenticate(mx, req, r, &call, raw_query, body, body_len, out)) == 0) {
-        status = r->handle(&call);
+        status = r->is_order && mx->nrejects ? planned_reject(mx, req, out) : r->handle(&call);
         if (status == 200 && r->is_order)
             count_order(mx, req, call.now_ms);
     }
@@ -835,6 +965,8 @@ mock_binance *mock_binance_start(const mock_binance_options *opt, char *err, siz
     snprintf(mx->secret, sizeof mx->secret, "%s",
              opt->api_secret ? opt->api_secret : MOCK_BINANCE_API_SECRET);
     mweight_init(&mx->weight, opt->weight_limit);
+    if (opt->weight_interval_s > 0)
+        mweight_set_interval(&mx->weight, opt->weight_interval_s * INT64_C(1000));
     mx->ws = mws_start(opt->ws_port, opt->ping_interval_s, err, errlen);
     if (!mx->ws)
         goto fail;
@@ -938,6 +1070,28 @@ void mock_binance_flush(mock_binance *mx)
     pthread_mutex_unlock(&mx->lock);
 }
 
+size_t mock_binance_depth(mock_binance *mx, const char *symbol, int is_bid, int64_t *prices,
+                          int64_t *qtys, size_t limit)
+{
+    pthread_mutex_lock(&mx->lock);
+    int sym = mexch_symbol_find(mx->x, symbol);
+    size_t n = sym >= 0 ? mexch_depth(mx->x, sym, is_bid, prices, qtys, limit) : 0;
+    pthread_mutex_unlock(&mx->lock);
+    return n;
+}
+
+int mock_binance_order(mock_binance *mx, const char *symbol, const char *client_id,
+                       mexch_order *out)
+{
+    pthread_mutex_lock(&mx->lock);
+    int sym = mexch_symbol_find(mx->x, symbol);
+    const mexch_order *o = sym >= 0 ? mexch_find(mx->x, sym, 0, client_id) : NULL;
+    if (o)
+        *out = *o;
+    pthread_mutex_unlock(&mx->lock);
+    return o ? 0 : -1;
+}
+
 uint64_t mock_binance_update_id(mock_binance *mx, const char *symbol)
 {
     pthread_mutex_lock(&mx->lock);
@@ -955,6 +1109,15 @@ int mock_binance_fault(mock_binance *mx, const mock_fault *f, char *err, size_t 
     return rc;
 }
 
+int mock_binance_reject(mock_binance *mx, long code, long count, const char *msg, char *err,
+                        size_t errlen)
+{
+    pthread_mutex_lock(&mx->lock);
+    int rc = reject_locked(mx, code, count, msg, err, errlen);
+    pthread_mutex_unlock(&mx->lock);
+    return rc;
+}
+
 void mock_binance_reset_weight(mock_binance *mx)
 {
     pthread_mutex_lock(&mx->lock);
@@ -962,16 +1125,29 @@ void mock_binance_reset_weight(mock_binance *mx)
     pthread_mutex_unlock(&mx->lock);
 }
 
+void mock_binance_pause_feed(mock_binance *mx, int paused)
+{
+    pthread_mutex_lock(&mx->lock);
+    pause_feed_locked(mx, paused);
+    pthread_mutex_unlock(&mx->lock);
+}
+
 void mock_binance_get_stats(mock_binance *mx, mock_binance_stats *out)
 {
     pthread_mutex_lock(&mx->lock);
-    out->requests = mx->requests;
-    out->rest_connections = mx->nconns;
-    out->ws_connections = mws_connections(mx->ws);
-    out->ws_accepted = mws_accepted(mx->ws);
-    out->ws_user_accepted = mws_user_accepted(mx->ws);
-    out->weight_total = mx->weight.total;
-    out->feed_messages = mx->feed ? mfeed_applied(mx->feed) : 0;
-    out->feed_ended = mx->feed_ended;
+    stats_locked(mx, out);
     pthread_mutex_unlock(&mx->lock);
+}
+
+void mock_binance_stats_json(const mock_binance_stats *st, char *out, size_t cap)
+{
+    snprintf(out, cap, "{\"requests\":%" PRIu64 ",\"rest_connections\":%" PRIu64
+             ",\"ws_connections\":%d,\"ws_accepted\":%" PRIu64 ",\"ws_user_accepted\":%" PRIu64
+             ",\"weight_total\":%" PRId64 ",\"feed_messages\":%" PRIu64 ",\"feed_ended\":%s"
+             ",\"feed_paused\":%s,\"rate_limited\":%" PRIu64 ",\"new_orders\":%" PRIu64
+             ",\"client_id_reuses\":%" PRIu64 "}",
+             st->requests, st->rest_connections, st->ws_connections, st->ws_accepted,
+             st->ws_user_accepted, st->weight_total, st->feed_messages,
+             st->feed_ended ? "true" : "false", st->feed_paused ? "true" : "false",
+             st->rate_limited, st->new_orders, st->client_id_reuses);
 }

@@ -40,6 +40,7 @@ typedef struct mock_binance_options {
     int64_t weight_limit;              /* REQUEST_WEIGHT per minute; 0: 6000 */
     int64_t depth_interval_ms;         /* diff batching; 0: 100 */
     int ping_interval_s;               /* WebSocket pings; 0: 20 */
+    int weight_interval_s;             /* REQUEST_WEIGHT window, seconds; 0: 60 (Binance's) */
 } mock_binance_options;
 
 enum mock_fault_kind {
@@ -48,7 +49,10 @@ enum mock_fault_kind {
     MOCK_FAULT_DELAY,     /* answer REST requests `value` ms late (0: on time) */
     MOCK_FAULT_GAP,       /* skip one depth update id: the next diff's U is u + 2 */
     MOCK_FAULT_STATUS,    /* answer the next `count` REST requests with HTTP `value` */
-    MOCK_FAULT_SILENT     /* value 1: accept connections, answer nothing; 0: resume */
+    MOCK_FAULT_SILENT,    /* value 1: accept connections, answer nothing; 0: resume */
+    MOCK_FAULT_REJECT     /* answer the next `count` new orders with error code `value` (its */
+                          /*   sign does not matter) and its message in errors.md; rejects */
+                          /*   given in turn queue up, first given first used */
 };
 
 typedef struct mock_fault {
@@ -66,6 +70,10 @@ typedef struct mock_binance_stats {
     int64_t weight_total;   /* REQUEST_WEIGHT counted so far, every minute's */
     uint64_t feed_messages; /* market messages applied from the feed */
     int feed_ended;
+    uint64_t rate_limited;  /* 429 and 418 answers of the weight limiter (not of faults) */
+    uint64_t new_orders;    /* POST /api/v3/order requests received */
+    int feed_paused;
+    uint64_t client_id_reuses; /* new orders reusing an earlier request's client id */
 } mock_binance_stats;
 
 /* Start serving. @return the mock, or NULL with the reason in err. */
@@ -92,20 +100,43 @@ int mock_binance_trade(mock_binance *mx, const char *symbol, const char *price,
                        const char *qty, int buyer_maker, char *err, size_t errlen);
 /* Publish pending depth diffs now rather than at the next interval. */
 void mock_binance_flush(mock_binance *mx);
+/* Up to limit levels of a side of symbol's published book, best first, at
+ * MEXCH_SCALE, as GET /api/v3/depth shows them. @return how many (0 for
+ * a symbol not listed). */
+size_t mock_binance_depth(mock_binance *mx, const char *symbol, int is_bid, int64_t *prices,
+                          int64_t *qtys, size_t limit);
+/* Our order of symbol by its client id, copied to out. @return 0, or -1
+ * when the mock has none. */
+int mock_binance_order(mock_binance *mx, const char *symbol, const char *client_id,
+                       mexch_order *out);
 /* The last update id of symbol's book (0 when unknown). */
 uint64_t mock_binance_update_id(mock_binance *mx, const char *symbol);
 
 /* Inject a fault. @return 0, or -1 with err (an unknown kind). */
 int mock_binance_fault(mock_binance *mx, const mock_fault *f, char *err, size_t errlen);
 /* A fault from its name ("clear", "drop", "delay", "gap", "status",
- * "silent") and value/count texts (NULL: 0 and 1), as the control
+ * "silent", "reject") and value/count texts (NULL: 0 and 1), as the control
  * endpoint takes them. @return 0 or -1 with err. */
 int mock_fault_parse(const char *kind, const char *value, const char *count, mock_fault *out,
                      char *err, size_t errlen);
+
+/* Pause the market feed (paused 1: no level changes, no trades, so no
+ * fills of resting orders) or let it go on (0) where it stopped. A mock
+ * without a feed ignores it. */
+void mock_binance_pause_feed(mock_binance *mx, int paused);
+
+/* The reject fault with a message of the test's: answer the next count new
+ * orders with code (its sign does not matter) and msg (NULL: the code's in
+ * errors.md, mock_errors.h). @return 0, or -1 with err (no message for a
+ * code errors.md does not list, too many queued). */
+int mock_binance_reject(mock_binance *mx, long code, long count, const char *msg, char *err,
+                        size_t errlen);
 
 /* Forget the weight used and any IP ban. */
 void mock_binance_reset_weight(mock_binance *mx);
 
 void mock_binance_get_stats(mock_binance *mx, mock_binance_stats *out);
+/* The same as one JSON object (GET /mock/stats), keys as the fields. */
+void mock_binance_stats_json(const mock_binance_stats *st, char *out, size_t cap);
 
 #endif

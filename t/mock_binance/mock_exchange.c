@@ -40,6 +40,10 @@ typedef struct msym {
     uint64_t trade_id;
 } msym;
 
+typedef struct mexch_client_id {
+    char id[MEXCH_CLIENT_ID_MAX + 1];
+} mexch_client_id;
+
 typedef struct masset {
     char name[16];
     int64_t free, locked;
@@ -59,6 +63,9 @@ struct mexch {
     size_t nfills, fills_cap;
     mexch_trade *trades;     /* every fill of ours, for myTrades */
     size_t ntrades, trades_cap;
+    mexch_client_id *client_ids; /* every client id a new-order request carried */
+    size_t nclient_ids, client_ids_cap;
+    uint64_t client_id_reuses;
     uint64_t next_order_id, next_exec_id;
     int gap;
     struct evbuffer *out; /* the message being built */
@@ -175,6 +182,7 @@ void mexch_free(mexch *x)
     free(x->orders);
     free(x->fills);
     free(x->trades);
+    free(x->client_ids);
     evbuffer_free(x->out);
     free(x);
 }
@@ -890,6 +898,33 @@ static int open_client_id_taken(const mexch *x, const char *id)
     return 0;
 }
 
+/* Remember a request's client id, counting it when an earlier request
+ * carried it. A linear scan: a mock serves thousands of orders, not
+ * millions. @return 0, or -1 (no memory). */
+static int note_client_id(mexch *x, const char *id)
+{
+    mexch_client_id *grown;
+
+    for (size_t i = 0; i < x->nclient_ids; i++) {
+        if (strcmp(x->client_ids[i].id, id) == 0) {
+            x->client_id_reuses++;
+            return 0;
+        }
+    }
+    grown = grow_capacity(x->client_ids, &x->client_ids_cap, x->nclient_ids + 1,
+                          sizeof *x->client_ids, 64);
+    if (!grown)
+        return -1;
+    x->client_ids = grown;
+    snprintf(x->client_ids[x->nclient_ids++].id, sizeof grown->id, "%s", id);
+    return 0;
+}
+
+uint64_t mexch_client_id_reuses(const mexch *x)
+{
+    return x->client_id_reuses;
+}
+
 /* Lock what the order needs. @return 0, or -1 with rej (balance short). */
 static int lock_funds(mexch *x, const msym *s, mexch_order *o, mexch_reject *rej)
 {
@@ -961,7 +996,11 @@ int mexch_place(mexch *x, const mexch_new_order *req, const mexch_order **out,
     size_t oi;
     int64_t cost;
 
-    if (parse_order(x, req, &o, rej) != 0 || check_placeable(x, &o, rej) != 0)
+    if (parse_order(x, req, &o, rej) != 0)
+        return -1;
+    if (o.client_id[0] && note_client_id(x, o.client_id) != 0)
+        return reject(rej, -1000, "%s", "An unknown error occurred while processing the request.");
+    if (check_placeable(x, &o, rej) != 0)
         return -1;
     grown = grow_capacity(x->orders, &x->orders_cap, x->norders + 1, sizeof *x->orders, 64);
     if (!grown)
@@ -1042,6 +1081,38 @@ size_t mexch_open_orders(const mexch *x, int sym, const mexch_order **out, size_
     return n;
 }
 
+/* allOrders and myTrades answer the first `cap` selected from an id on,
+ * else the `cap` most recent: how many selected to pass over first. */
+static size_t window_skip(size_t selected, size_t cap, int most_recent)
+{
+    return most_recent && selected > cap ? selected - cap : 0;
+}
+
+static int order_selected(const mexch_order *o, int sym, uint64_t from_order_id)
+{
+    return o->symbol == sym && o->order_id >= from_order_id;
+}
+
+size_t mexch_all_orders(const mexch *x, int sym, uint64_t from_order_id,
+                        const mexch_order **out, size_t cap)
+{
+    size_t n = 0, selected = 0, skip;
+
+    /* Order ids grow with the list's index. */
+    for (size_t i = 0; i < x->norders; i++)
+        selected += (size_t)order_selected(&x->orders[i], sym, from_order_id);
+    skip = window_skip(selected, cap, from_order_id == 0);
+    for (size_t i = 0; i < x->norders && n < cap; i++) {
+        if (!order_selected(&x->orders[i], sym, from_order_id))
+            continue;
+        if (skip > 0)
+            skip--;
+        else
+            out[n++] = &x->orders[i];
+    }
+    return n;
+}
+
 static int trade_selected(const mexch_trade *t, int sym, uint64_t order_id, int64_t from_id)
 {
     return t->symbol == sym && (!order_id || t->order_id == order_id) &&
@@ -1051,15 +1122,12 @@ static int trade_selected(const mexch_trade *t, int sym, uint64_t order_id, int6
 size_t mexch_my_trades(const mexch *x, int sym, uint64_t order_id, int64_t from_id,
                        const mexch_trade **out, size_t cap)
 {
-    size_t n = 0, skip = 0;
+    size_t n = 0, selected = 0, skip;
 
     /* A symbol's trade ids grow with the list's index: its trades are in id order. */
-    if (from_id < 0) {
-        size_t selected = 0;
-        for (size_t i = 0; i < x->ntrades; i++)
-            selected += (size_t)trade_selected(&x->trades[i], sym, order_id, from_id);
-        skip = selected > cap ? selected - cap : 0;
-    }
+    for (size_t i = 0; i < x->ntrades; i++)
+        selected += (size_t)trade_selected(&x->trades[i], sym, order_id, from_id);
+    skip = window_skip(selected, cap, from_id < 0);
     for (size_t i = 0; i < x->ntrades && n < cap; i++) {
         if (!trade_selected(&x->trades[i], sym, order_id, from_id))
             continue;

@@ -174,6 +174,21 @@ int mexch_cancel(mexch *x, int sym, uint64_t order_id, const char *client_id,
 /* Open orders of sym (or of every symbol when sym < 0), in placing order. */
 size_t mexch_open_orders(const mexch *x, int sym, const mexch_order **out, size_t cap);
 
+/* Orders of sym, oldest first, as GET /api/v3/allOrders selects them
+ * (open and closed; an order the REST answer refused was never one):
+ * from_order_id != 0: the first `cap` with an id of at least it; 0: the
+ * `cap` most recent. @return how many went to out (valid until the next
+ * change). */
+size_t mexch_all_orders(const mexch *x, int sym, uint64_t from_order_id,
+                        const mexch_order **out, size_t cap);
+
+/* New-order requests whose client order id an earlier request already
+ * carried (accepted or refused, open or closed since): resends that a
+ * client keeping its ids unique never makes. Binance refuses only the
+ * reuse of an open order's id (-2010 "Duplicate order sent."); this counts
+ * every reuse. */
+uint64_t mexch_client_id_reuses(const mexch *x);
+
 /* Our trades of sym, oldest first, as GET /api/v3/myTrades selects them:
  * of order_id only when it is not 0; from_id >= 0: the first `cap` with an
  * id of at least from_id; from_id < 0: the `cap` most recent.

@@ -17,6 +17,7 @@
 #define GEN_LEVELS 20
 #define GEN_STEP_NS INT64_C(20000000)
 #define ROWS 256
+#define PAUSED_POLL_NS INT64_C(10000000)
 
 struct mfeed {
     mexch *x;
@@ -24,6 +25,7 @@ struct mfeed {
     double speed;
     uint64_t applied;
     int64_t start_ns;    /* our clock when the feed began; -1 before */
+    int64_t paused_at;   /* our clock when it was paused; -1 when running */
     /* capture */
     lineread *lr;
     json_parser *jp;
@@ -207,6 +209,7 @@ mfeed *mfeed_open_capture(mexch *x, int sym, const char *path, double speed, cha
     f->sym = sym;
     f->speed = speed > 0 ? speed : 1;
     f->start_ns = -1;
+    f->paused_at = -1;
     f->lr = lineread_open(path, err, errlen);
     f->jp = json_parser_new();
     if (!f->lr || !f->jp || read_line(f, err, errlen) < 0) {
@@ -285,6 +288,7 @@ mfeed *mfeed_new_generator(mexch *x, int sym, int64_t mid, uint64_t seed, double
     f->sym = sym;
     f->speed = speed > 0 ? speed : 1;
     f->start_ns = -1;
+    f->paused_at = -1;
     f->mid = mid - mid % info.tick;
     rng_seed(&f->r, seed, (uint64_t)sym);
     if (f->mid <= GEN_LEVELS * info.tick) {
@@ -338,9 +342,28 @@ static int64_t gen_step(mfeed *f, int64_t now_ns)
 
 int64_t mfeed_step(mfeed *f, int64_t now_ns, char *err, size_t errlen)
 {
+    if (f->paused_at >= 0)
+        return PAUSED_POLL_NS;
     if (f->start_ns < 0)
         f->start_ns = now_ns;
     return f->lr ? capture_step(f, now_ns, err, errlen) : gen_step(f, now_ns);
+}
+
+void mfeed_pause(mfeed *f, int paused, int64_t now_ns)
+{
+    if (paused && f->paused_at < 0) {
+        f->paused_at = now_ns;
+    } else if (!paused && f->paused_at >= 0) {
+        /* Both schedules count from start_ns: moving it skips the pause. */
+        if (f->start_ns >= 0)
+            f->start_ns += now_ns - f->paused_at;
+        f->paused_at = -1;
+    }
+}
+
+int mfeed_paused(const mfeed *f)
+{
+    return f->paused_at >= 0;
 }
 
 uint64_t mfeed_applied(const mfeed *f)

@@ -45,6 +45,13 @@ mfeed *mfeed_new_generator(mexch *x, int sym, int64_t mid, uint64_t seed, double
  */
 int64_t mfeed_step(mfeed *f, int64_t now_ns, char *err, size_t errlen);
 
+/* Pause the feed (paused 1) or let it go on (0) at now_ns, the clock of
+ * mfeed_step. A paused feed applies nothing (mfeed_step asks to be called
+ * again a little later); a resumed one goes on where it stopped, its
+ * schedule moved by the pause: nothing missed is caught up. */
+void mfeed_pause(mfeed *f, int paused, int64_t now_ns);
+int mfeed_paused(const mfeed *f);
+
 /* Messages applied so far. */
 uint64_t mfeed_applied(const mfeed *f);
 

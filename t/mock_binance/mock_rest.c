@@ -23,6 +23,8 @@
 #define OPEN_ORDERS_MAX 1000
 #define MY_TRADES_DEFAULT 500
 #define MY_TRADES_MAX 1000
+#define ALL_ORDERS_DEFAULT 500
+#define ALL_ORDERS_MAX 1000
 
 static int64_t next_listen_key_seed = 1;
 
@@ -218,16 +220,19 @@ static int do_exchange_info(mrest_call *c)
 
     if (n < 0)
         return status;
+    int minute = c->weight_interval_s <= 0 || c->weight_interval_s == 60;
+
     evbuffer_add_printf(c->out, "{\"timezone\":\"UTC\",\"serverTime\":%" PRId64 ",\"rateLimits\":["
-                        "{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\","
-                        "\"intervalNum\":1,\"limit\":%" PRId64 "},"
+                        "{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"%s\","
+                        "\"intervalNum\":%d,\"limit\":%" PRId64 "},"
                         "{\"rateLimitType\":\"ORDERS\",\"interval\":\"SECOND\",\"intervalNum\":10,"
                         "\"limit\":100},"
                         "{\"rateLimitType\":\"ORDERS\",\"interval\":\"DAY\",\"intervalNum\":1,"
                         "\"limit\":200000},"
                         "{\"rateLimitType\":\"RAW_REQUESTS\",\"interval\":\"MINUTE\","
                         "\"intervalNum\":5,\"limit\":61000}],\"exchangeFilters\":[],\"symbols\":[",
-                        c->now_ms, c->weight_limit);
+                        c->now_ms, minute ? "MINUTE" : "SECOND",
+                        minute ? 1 : c->weight_interval_s, c->weight_limit);
     for (int i = 0; i < n; i++) {
         if (i)
             ADD_LIT(c->out, ",");
@@ -394,6 +399,17 @@ static int do_query_order(mrest_call *c)
     return 200;
 }
 
+static void add_order_list(mrest_call *c, const mexch_order **list, size_t n)
+{
+    ADD_LIT(c->out, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            ADD_LIT(c->out, ",");
+        add_order_query(c, list[i]);
+    }
+    ADD_LIT(c->out, "]");
+}
+
 static int do_open_orders(mrest_call *c)
 {
     const mexch_order **list = malloc(OPEN_ORDERS_MAX * sizeof *list);
@@ -407,13 +423,7 @@ static int do_open_orders(mrest_call *c)
         return status;
     }
     n = mexch_open_orders(c->x, sym, list, OPEN_ORDERS_MAX);
-    ADD_LIT(c->out, "[");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            ADD_LIT(c->out, ",");
-        add_order_query(c, list[i]);
-    }
-    ADD_LIT(c->out, "]");
+    add_order_list(c, list, n);
     free(list);
     return 200;
 }
@@ -435,6 +445,29 @@ static int param_count(mrest_call *c, const char *key, int64_t dflt, int64_t *ou
              "'^[0-9]{1,20}$'.", key);
     *status = fail(c, 400, -1100, msg);
     return -1;
+}
+
+/* A limit parameter: absent or below 1 is dflt, above max is max. */
+static int64_t clamp_limit(int64_t limit, int64_t dflt, int64_t max)
+{
+    return limit < 1 ? dflt : limit > max ? max : limit;
+}
+
+/* symbol, and orderId (from that order on, else the most recent) and limit
+ * as documented; startTime and endTime are not served. */
+static int do_all_orders(mrest_call *c)
+{
+    const mexch_order *list[ALL_ORDERS_MAX];
+    int status = 200;
+    int sym = symbol_of(c, &status);
+    int64_t from_id, limit;
+
+    if (sym < 0 || param_count(c, "orderId", 0, &from_id, &status) != 0 ||
+        param_count(c, "limit", ALL_ORDERS_DEFAULT, &limit, &status) != 0)
+        return status;
+    limit = clamp_limit(limit, ALL_ORDERS_DEFAULT, ALL_ORDERS_MAX);
+    add_order_list(c, list, mexch_all_orders(c->x, sym, (uint64_t)from_id, list, (size_t)limit));
+    return 200;
 }
 
 static void add_my_trade(mrest_call *c, const mexch_trade *t)
@@ -471,8 +504,7 @@ static int do_my_trades(mrest_call *c)
         param_count(c, "fromId", -1, &from_id, &status) != 0 ||
         param_count(c, "limit", MY_TRADES_DEFAULT, &limit, &status) != 0)
         return status;
-    if (limit < 1 || limit > MY_TRADES_MAX)
-        limit = limit < 1 ? MY_TRADES_DEFAULT : MY_TRADES_MAX;
+    limit = clamp_limit(limit, MY_TRADES_DEFAULT, MY_TRADES_MAX);
     n = mexch_my_trades(c->x, sym, (uint64_t)order_id, from_id, list, (size_t)limit);
     ADD_LIT(c->out, "[");
     for (size_t i = 0; i < n; i++) {
@@ -516,12 +548,19 @@ static int do_account(mrest_call *c)
 
 /* ---- User data stream (listenKey) ---- */
 
+/* As documented, an account with an active listenKey gets that one back
+ * (the mock has one account), so clients that never close theirs (a
+ * killed process) do not pile keys up. */
 static int do_listen_key_new(mrest_call *c)
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     char key[65];
     uint64_t v = (uint64_t)c->now_ms * 6364136223846793005ULL + (uint64_t)next_listen_key_seed++;
 
+    if (mws_listen_key(c->ws, key, sizeof key)) {
+        evbuffer_add_printf(c->out, "{\"listenKey\":\"%s\"}", key);
+        return 200;
+    }
     for (int i = 0; i < 64; i++) {
         v = v * 6364136223846793005ULL + 1442695040888963407ULL;
         key[i] = alphabet[(v >> 33) % (sizeof alphabet - 1)];
@@ -579,6 +618,7 @@ static const mrest_route routes[] = {
     {"DELETE", "/api/v3/order", MREST_SIGNED, 1, 0, do_cancel},
     {"GET", "/api/v3/order", MREST_SIGNED, 4, 0, do_query_order},
     {"GET", "/api/v3/openOrders", MREST_SIGNED, 6, 0, do_open_orders},
+    {"GET", "/api/v3/allOrders", MREST_SIGNED, 20, 0, do_all_orders},
     {"GET", "/api/v3/account", MREST_SIGNED, 20, 0, do_account},
     {"GET", "/api/v3/myTrades", MREST_SIGNED, 20, 0, do_my_trades},
     {"POST", "/api/v3/userDataStream", MREST_API_KEY, 2, 0, do_listen_key_new},

@@ -27,6 +27,7 @@ typedef struct mrest_call {
     const struct evkeyvalq *body;
     int64_t now_ms;
     int64_t weight_limit;          /* for exchangeInfo's rateLimits */
+    int weight_interval_s;         /* ... and its window (60: MINUTE 1) */
     struct evbuffer *out;          /* the JSON answer */
 } mrest_call;
 

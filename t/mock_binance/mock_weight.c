@@ -10,6 +10,7 @@
 void mweight_init(mweight *w, int64_t limit)
 {
     w->limit = limit > 0 ? limit : MWEIGHT_DEFAULT_LIMIT;
+    w->interval_ms = MINUTE_MS;
     w->total = 0;
     mweight_reset(w);
 }
@@ -23,11 +24,17 @@ void mweight_reset(mweight *w)
     w->bans = 0;
 }
 
+void mweight_set_interval(mweight *w, int64_t interval_ms)
+{
+    if (interval_ms > 0)
+        w->interval_ms = interval_ms;
+}
+
 static void roll(mweight *w, int64_t now_ms)
 {
-    if (now_ms / MINUTE_MS == w->window)
+    if (now_ms / w->interval_ms == w->window)
         return;
-    w->window = now_ms / MINUTE_MS;
+    w->window = now_ms / w->interval_ms;
     w->used = 0;
     w->warned = 0;
 }
@@ -65,7 +72,7 @@ int mweight_charge(mweight *w, int64_t now_ms, int64_t weight, int64_t *retry_af
         return MWEIGHT_418;
     }
     w->warned = 1;
-    *retry_after_s = seconds_until(now_ms, (w->window + 1) * MINUTE_MS);
+    *retry_after_s = seconds_until(now_ms, (w->window + 1) * w->interval_ms);
     return MWEIGHT_429;
 }
 

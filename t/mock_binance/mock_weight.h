@@ -3,7 +3,7 @@
  *
  * Weight is counted per IP (the mock has one client: loopback) in fixed
  * one-minute windows aligned on the minute, as X-MBX-USED-WEIGHT-1M reports
- * it. A request that would go over the limit is refused with 429 and not
+ * it (a test may shorten the window: mweight_set_interval). A request that would go over the limit is refused with 429 and not
  * counted; a further request in the same window, after that 429, earns an
  * IP ban (418): 2 minutes for the first, doubling with each repeat, at most
  * 3 days (the documented range). During a ban every request gets 418.
@@ -20,7 +20,8 @@ enum mweight_verdict { MWEIGHT_OK = 0, MWEIGHT_429 = 429, MWEIGHT_418 = 418 };
 
 typedef struct mweight {
     int64_t limit;
-    int64_t window;   /* the minute counted, ms / 60000 */
+    int64_t interval_ms; /* the window's length: 60000 unless set */
+    int64_t window;   /* the window counted, ms / interval_ms */
     int64_t used;
     int64_t total;    /* every weight counted, all windows: for tests */
     int warned;       /* a 429 went out in this window */
@@ -30,6 +31,10 @@ typedef struct mweight {
 
 /* limit <= 0: MWEIGHT_DEFAULT_LIMIT. */
 void mweight_init(mweight *w, int64_t limit);
+
+/* Count in windows of interval_ms (> 0) from now on, aligned on multiples
+ * of it since the epoch. */
+void mweight_set_interval(mweight *w, int64_t interval_ms);
 
 /* Count a request of `weight` at now_ms.
  * @return an enum mweight_verdict; *retry_after_s set unless MWEIGHT_OK. */

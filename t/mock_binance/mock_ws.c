@@ -412,6 +412,20 @@ int mws_has_listen_key(mws *w, const char *key)
     return is_listen_key(w, key);
 }
 
+int mws_listen_key(mws *w, char *out, size_t cap)
+{
+    int found = 0;
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < MWS_MAX_KEYS && !found; i++) {
+        if (w->keys[i][0]) {
+            snprintf(out, cap, "%s", w->keys[i]);
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return found;
+}
+
 void mws_drop_all(mws *w)
 {
     atomic_store(&w->drop, 1);

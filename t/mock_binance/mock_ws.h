@@ -39,6 +39,9 @@ void mws_publish(mws *w, const char *stream, const char *json, size_t len);
 int mws_add_listen_key(mws *w, const char *key);
 void mws_remove_listen_key(mws *w, const char *key);
 int mws_has_listen_key(mws *w, const char *key);
+/* The first listenKey registered and not removed, into out.
+ * @return 1, or 0 when there is none. */
+int mws_listen_key(mws *w, char *out, size_t cap);
 
 /* Faults: close every connection now; stop answering anything (1) or
  * resume (0) -- a silent server accepts TCP but never completes a

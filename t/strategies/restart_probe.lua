@@ -1,10 +1,12 @@
 -- For t/restart.t: one order per run (params.action "rest": a limit buy at
--- params.price; "market": a market buy; "none": nothing), ctx.state
+-- params.price; "market": a market buy; "cancel": cancel the last order
+-- placed, ctx.state.last; "none": nothing), ctx.state
 -- counting the starts and naming the last order, and a log line for every
 -- handler the test reads:
 --
 --   restart-probe start starts=<n> last=<id>
 --   restart-probe placed <id> <why>
+--   restart-probe cancelling <id> <why>
 --   restart-probe order <id> <status> <filled> <reason>
 --   restart-probe fill <order_id> <qty> <price>
 --   restart-probe status <state>
@@ -25,6 +27,11 @@ local function act(ctx, timer)
   if ctx:balance("USDT") <= 0 then return end
   acted = true
   timer:cancel()
+  if ctx.params.action == "cancel" then
+    local ok, why = ctx:cancel(ctx.state.last)
+    say(ctx, "cancelling %s %s", tostring(ctx.state.last), tostring(why or ""))
+    return
+  end
   local order = { symbol = "BTCUSDT", qty = ctx.params.qty }
   if ctx.params.action == "rest" then order.price = ctx.params.price end
   local id, why = ctx:buy(order)
