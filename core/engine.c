@@ -90,6 +90,7 @@ struct engine {
     void (*on_pending)(void *ud); /* asks the driver for an engine_flush */
     void *pending_ud;
     int started;                  /* engine_start ran: strategies hear events */
+    int flushing;                 /* inside engine_flush (it does not nest) */
 
     /* Venues the driver reported a state for (live); others are ready. */
     struct {
@@ -222,22 +223,36 @@ static void engine_journal_balance(engine *e, const char *venue, const char *ass
     journal_balance(e->journal, venue, asset, &b);
 }
 
-/* An order changed: its record, its instrument's position and the balances
- * it touches, all in the batch. */
-static void engine_journal_order(engine *e, const order *o)
+/* What an order's change moved besides the order itself, so that only
+ * the records it changed are written (each is a write on the hot path). */
+enum {
+    TOUCH_ORDER = 0,   /* its status alone (acknowledged, cancel asked) */
+    TOUCH_NEW = 1,     /* a new order: the id sequence */
+    TOUCH_LOCK = 2,    /* the balance its lock is held in (taken, released) */
+    TOUCH_FILL = 4     /* its position, base, quote and fee balances */
+};
+
+/* An order changed: its record and what else it touched, in the batch. */
+static void engine_journal_order(engine *e, const order *o, int touched)
 {
     const lutra_instrument *in = instrument_registry_get(e->reg, o->req.instrument);
-    const oms_position *p = oms_get_position(e->oms, o->req.instrument);
+    const oms_position *p;
 
-    journal_order(e->journal, o, engine_owner_name(e, o), oms_next_seq(e->oms));
+    journal_order(e->journal, o, engine_owner_name(e, o),
+                  touched & TOUCH_NEW ? oms_next_seq(e->oms) : 0);
     if (!in)
         return;
-    if (p)
-        journal_position(e->journal, o->req.instrument, p);
-    engine_journal_balance(e, in->venue, in->base);
-    engine_journal_balance(e, in->venue, in->quote);
-    if (o->fee_asset[0] && strcmp(o->fee_asset, in->base) && strcmp(o->fee_asset, in->quote))
-        engine_journal_balance(e, in->venue, o->fee_asset);
+    if (touched & TOUCH_FILL) {
+        if ((p = oms_get_position(e->oms, o->req.instrument)))
+            journal_position(e->journal, o->req.instrument, p);
+        engine_journal_balance(e, in->venue, in->base);
+        engine_journal_balance(e, in->venue, in->quote);
+        if (o->fee_asset[0] && strcmp(o->fee_asset, in->base) && strcmp(o->fee_asset, in->quote))
+            engine_journal_balance(e, in->venue, o->fee_asset);
+    } else if (touched & TOUCH_LOCK) {
+        /* Spot locks the quote to buy, the base to sell; margin, nothing. */
+        engine_journal_balance(e, in->venue, o->req.side == ORDER_SELL ? in->base : in->quote);
+    }
 }
 
 /* Queue a send or a notification behind the commit. */
@@ -379,7 +394,7 @@ static int engine_submit(engine *e, const order_request *req, char *id_out, char
     snprintf(id_out, ORDER_ID_MAX + 1, "%s", o->id);
     if (e->journal) {
         /* Written now, sent once the batch holding it is committed. */
-        engine_journal_order(e, o);
+        engine_journal_order(e, o, TOUCH_NEW | TOUCH_LOCK);
         engine_queue(e, JOURNAL_SUBMIT, o, NULL);
         return 0;
     }
@@ -394,7 +409,7 @@ static int engine_cancel_order(engine *e, order *o, char *reason, size_t len)
     if (oms_cancel(e->oms, o->id, now, reason, len) < 0)
         return -1;
     if (e->journal) {
-        engine_journal_order(e, o);
+        engine_journal_order(e, o, TOUCH_ORDER);
         engine_queue(e, JOURNAL_CANCEL, o, NULL);
         return 0;
     }
@@ -1150,7 +1165,10 @@ void engine_on_exec(void *ud, const exec_report *rep)
         if (chg.filled)
             crashpoint("fill-received");
         /* Strategies hear of it once the batch holding it is committed. */
-        engine_journal_order(e, chg.order);
+        engine_journal_order(e, chg.order,
+                             chg.filled                               ? TOUCH_FILL
+                             : !order_status_is_open(chg.order->status) ? TOUCH_LOCK
+                                                                       : TOUCH_ORDER);
         if (chg.filled)
             journal_fill(e->journal, chg.order, rep);
         if (chg.status_changed)
@@ -1232,8 +1250,12 @@ int engine_flush(engine *e)
     size_t n, held = 0;
     int committed, rc = 0;
 
-    if (!e->journal)
+    /* A flush asked for from inside one (a venue answering synchronously
+     * into a driver that flushes) is the running one's next round: the
+     * queue it drains must not be swapped under it. */
+    if (!e->journal || e->flushing)
         return 0;
+    e->flushing = 1;
     /* Handlers run below may queue more: each round commits what they
      * wrote before it goes out. Notifications held until engine_start are
      * the only items that come back, so a round that moves nothing else
@@ -1251,6 +1273,7 @@ int engine_flush(engine *e)
             engine_deliver(e, &items[i], committed);
         held = e->started ? 0 : journal_pending(e->journal);
     } while (journal_pending(e->journal) > held);
+    e->flushing = 0;
     return rc;
 }
 
@@ -1312,7 +1335,7 @@ int engine_adopt_order(engine *e, const order *o)
     if (oms_restore_order(e->oms, o) < 0)
         return -1;
     if (e->journal && (got = oms_find(e->oms, o->id))) {
-        engine_journal_order(e, got);
+        engine_journal_order(e, got, TOUCH_ORDER);
         engine_pending(e);
     }
     return 0;

@@ -121,7 +121,7 @@ int journal_order(journal *j, const order *o, const char *strategy, uint64_t nex
         return journal_fail(j, o->id, "its instrument is not registered");
     journal_order_record(o, in, strategy, &r);
     if (state_put_order(j->st, &r, why, sizeof why) < 0 ||
-        state_put_order_seq(j->st, next_seq, why, sizeof why) < 0)
+        (next_seq && state_put_order_seq(j->st, next_seq, why, sizeof why) < 0))
         return journal_fail(j, o->id, why);
     return 0;
 }

@@ -50,7 +50,8 @@ state_store *journal_store(journal *j);
 
 /* ---- Writes into the batch. Each @return 0, or -1 (journal_error) ---- */
 
-/* An order record; strategy is its owner's name. */
+/* An order record; strategy is its owner's name; next_seq, when not 0, the
+ * id sequence to store with it (a new order). */
 int journal_order(journal *j, const order *o, const char *strategy, uint64_t next_seq);
 /* A fill of o. @return 0 stored, 1 already stored (a repeat: apply nothing), -1. */
 int journal_fill(journal *j, const order *o, const exec_report *rep);
