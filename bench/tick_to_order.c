@@ -24,8 +24,10 @@
  * it are cancelled once the venue has them), the risk gates, the OMS, the
  * state store's write-ahead (the config's state_dir is a fresh folder on
  * /dev/shm, tmpfs; the bench says whether the driver wrote in it), and the
- * connector's submit (its REST queue, the request's HMAC signature). The driver is core/live.h in mode live, as `lutra run` builds
- * it; the exchange is the mock Binance (t/mock_binance), in-process. A
+ * connector's submit (the request built, HMAC-signed and sent at once, or
+ * from its REST queue when it must wait). The driver is core/live.h in
+ * mode live, as `lutra run` builds it; the exchange is the mock Binance
+ * (t/mock_binance), in-process. A
  * pacing thread of the bench drives its book, 20 levels a side around
  * 60000: every 1/--rate s it sets --levels of them to new sizes and has the
  * mock publish them at once, one depth diff of that many levels (the mock's
@@ -36,9 +38,16 @@
  * thread around its delivery; the orders the OMS created during a delivery
  * are that message's. http's hand-off probe calls us when a request has
  * been given to libcurl; a POST /api/v3/order names its order by
- * newClientOrderId, which leads back to the message. The exchange's answer
+ * newClientOrderId, which leads back to the message, whether the request
+ * left during the delivery (the connector sends at once when it can) or
+ * after it (from its queue, on a later loop turn). The exchange's answer
  * comes after the span and is not in it. The first second of orders is a
  * warm-up and not counted.
+ *
+ * Counts: "new orders ... handed" counts every POST /api/v3/order of the run,
+ * warm-up and the start included, so it exceeds the samples; the
+ * strategy's cancels (DELETE) and the connector's other requests are
+ * counted apart ("requests in all"), never as orders.
  *
  * The mock says what Binance says about order rates (100 orders per 10 s):
  * the connector would queue all but a few of these orders. A relay in front
@@ -104,19 +113,25 @@ typedef struct pending_order {
 } pending_order;
 
 /* The span in three parts, each sample's: I/O thread to on_message (ring,
- * wake), on_message itself (decode to the connector's submit), and from
- * its return to the hand-off (the connector's REST queue, signing, http). */
+ * wake); on_message from its start to the hand-off, or to its return when
+ * the request leaves later (decode, book, strategy, risk, OMS, the state
+ * store's write-ahead and commit, and when the connector sends at once its
+ * request built, signed and given to http); and from on_message's return
+ * to the hand-off, 0 when it was inside (the connector's REST queue on a
+ * later loop turn, signing, http). */
 enum { PART_WAKE, PART_MESSAGE, PART_SEND, PARTS };
-static const char *const part_names[PARTS] = {"wake", "on_message", "to hand-off"};
+static const char *const part_names[PARTS] = {"wake", "on_message", "after it"};
 
 typedef struct bench {
     oms *oms;                    /* the live engine's */
     int pin_cpu;                 /* >= 0: move the engine thread there when measuring starts */
     /* the message being delivered */
+    int in_delivery;
     int64_t complete_ns, delivered_ns;
     size_t orders_before;
     /* counts */
-    uint64_t messages, depth_messages, depth_bytes, orders_handed, unmatched;
+    uint64_t messages, depth_messages, depth_bytes, orders_handed, requests_handed, unmatched;
+    uint64_t handed_inside;      /* samples whose request left during its delivery */
     int64_t first_order_ns, measure_from_ns, measure_until_ns;
     int64_t seconds_ns;
     pending_order slots[ID_SLOTS];
@@ -184,6 +199,7 @@ static void probe_before(void *ud, int64_t complete_ns, const char *data, size_t
     bench *b = ud;
     b->delivered_ns = mono_ns();
     b->complete_ns = complete_ns;
+    b->in_delivery = 1;
     b->orders_before = oms_order_count(b->oms);
     b->messages++;
     /* {"stream":"btcusdt@depth@...: the stream name is near the start */
@@ -200,6 +216,7 @@ static void probe_after(void *ud)
     size_t n = oms_order_count(b->oms), len;
     int64_t now = n > b->orders_before ? mono_ns() : 0;
 
+    b->in_delivery = 0;
     for (size_t i = b->orders_before; i < n; i++) {
         const order *o = oms_order_at(b->oms, i);
         pending_order *p = &b->slots[id_hash(o->id, &len) % ID_SLOTS];
@@ -210,6 +227,8 @@ static void probe_after(void *ud)
     }
 }
 
+/* A request handed at `now` for an order of the message p describes
+ * (p->returned_ns 0: handed during its delivery). */
 static void sample_add(bench *b, int64_t now, const pending_order *p)
 {
     if (!b->first_order_ns) {
@@ -221,10 +240,25 @@ static void sample_add(bench *b, int64_t now, const pending_order *p)
         return;
     if (b->pin_cpu >= 0)
         pin_engine(b);
+    int64_t returned = p->returned_ns ? p->returned_ns : now;
+    b->handed_inside += !p->returned_ns;
     b->part_ns[PART_WAKE][b->nlat] = p->delivered_ns - p->complete_ns;
-    b->part_ns[PART_MESSAGE][b->nlat] = p->returned_ns - p->delivered_ns;
-    b->part_ns[PART_SEND][b->nlat] = now - p->returned_ns;
+    b->part_ns[PART_MESSAGE][b->nlat] = returned - p->delivered_ns;
+    b->part_ns[PART_SEND][b->nlat] = now - returned;
     b->lat_ns[b->nlat++] = now - p->complete_ns;
+}
+
+/* Was order id (len bytes) created during the delivery under way? */
+static int created_in_delivery(const bench *b, const char *id, size_t len)
+{
+    size_t n = oms_order_count(b->oms);
+
+    for (size_t i = b->orders_before; i < n; i++) {
+        const order *o = oms_order_at(b->oms, i);
+        if (!strncmp(o->id, id, len) && !o->id[len])
+            return 1;
+    }
+    return 0;
 }
 
 /* A new order's request reached libcurl: the end of the span. */
@@ -236,12 +270,18 @@ static void probe_handed(void *ud, const http_request *req)
     const char *id;
     size_t len;
 
+    b->requests_handed++;
     if (!req->method || strcmp(req->method, "POST") || !strstr(req->url, "/api/v3/order?") ||
         !(id = strstr(req->url, key)))
         return;
     id += sizeof key - 1;
     b->orders_handed++;
     pending_order *p = &b->slots[id_hash(id, &len) % ID_SLOTS];
+    if (b->in_delivery && len <= ORDER_ID_MAX && created_in_delivery(b, id, len)) {
+        pending_order now_p = {.complete_ns = b->complete_ns, .delivered_ns = b->delivered_ns};
+        sample_add(b, now, &now_p);
+        return;
+    }
     if (len > ORDER_ID_MAX || strncmp(p->id, id, len) || p->id[len] || !p->complete_ns) {
         b->unmatched++;
         return;
@@ -792,17 +832,22 @@ static void report(bench *b, const setup *s, const options *o)
            s->state_on_tmpfs ? "tmpfs" : "not tmpfs",
            state_files ? "written by the live driver: in the figures" : "not used",
            state_files, state_bytes >> 10);
-    printf("messages         %llu delivered, %llu depth diffs of %.0f bytes on average; "
-           "%llu orders handed to HTTP (%llu not tied to a message)\n",
+    printf("messages         %llu delivered, %llu depth diffs of %.0f bytes on average\n",
            (unsigned long long)b->messages, (unsigned long long)b->depth_messages,
-           b->depth_messages ? (double)b->depth_bytes / (double)b->depth_messages : 0.0,
-           (unsigned long long)b->orders_handed, (unsigned long long)b->unmatched);
+           b->depth_messages ? (double)b->depth_bytes / (double)b->depth_messages : 0.0);
+    printf("requests         %llu new orders (POST /api/v3/order) handed to HTTP in the whole "
+           "run, warm-up and start included (%llu not tied to a message); %llu requests in "
+           "all (the cancels and the rest)\n",
+           (unsigned long long)b->orders_handed, (unsigned long long)b->unmatched,
+           (unsigned long long)b->requests_handed);
     if (!b->nlat) {
         printf("tick to order    no sample\n");
         return;
     }
-    printf("tick to order    %zu samples in %.0f s (%.0f orders/s, after a %.0f s warm-up): ",
-           b->nlat, secs, (double)b->nlat / secs, (double)WARMUP_NS / 1e9);
+    printf("tick to order    %zu samples in %.0f s (%.0f orders/s, after a %.0f s warm-up), "
+           "%.0f%% handed during their message's delivery: ",
+           b->nlat, secs, (double)b->nlat / secs, (double)WARMUP_NS / 1e9,
+           100.0 * (double)b->handed_inside / (double)b->nlat);
     print_spread(b->lat_ns, b->nlat);
     for (int k = 0; k < PARTS; k++) {
         printf("  %-14s ", part_names[k]);

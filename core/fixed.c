@@ -11,6 +11,15 @@
  * Scaling is then one comparison of the power against the scale and at most
  * one checked multiply (or, when the string has more decimals than the
  * scale, a divisibility test: trailing zeros are fine, a lost digit is not).
+ *
+ * What exchanges send is nearly always plainer than that: "61837.63000000",
+ * no sign or a '-', no exponent, a dozen digits. fixed_parse reads such a
+ * string first in a loop that does nothing else (parse_plain): the digits
+ * up to the scale go straight into the mantissa, zeros past it are
+ * skipped, and the scale is reached with one multiply. Anything else it
+ * meets (a '+', an exponent, more than 18 digits, a non-zero digit past the
+ * scale, a stray byte) sends the string to the general reader, so every
+ * result and every error is the general reader's own.
  */
 #include "fixed.h"
 
@@ -185,17 +194,75 @@ static int decimal_to_fixed(const fixed_decimal *d, int scale, int64_t *out)
     return FIXED_OK;
 }
 
-int fixed_parse(const char *s, size_t len, int scale, int64_t *out)
+/* ---- The plain decimals exchanges send ---- */
+
+/* parse_plain's answer for a string it leaves to the general reader. */
+#define FIXED_NOT_PLAIN 1
+/* Digits parse_plain keeps: any 18 fit an int64 (10^18 - 1 < INT64_MAX). */
+#define FIXED_PLAIN_DIGITS 18
+
+/*
+ * [-] digits [. digits] at `scale`, with at most FIXED_PLAIN_DIGITS digits
+ * up to the scale and only zeros past it. The loops count nothing: lengths
+ * come from the pointers afterwards (the mantissa may wrap on a long run
+ * of digits, which is then refused before it is used).
+ * @return FIXED_OK, FIXED_EOVERFLOW (what the general reader would say of
+ * such a string too), or FIXED_NOT_PLAIN for everything else.
+ */
+static int parse_plain(const char *s, size_t len, int scale, int64_t *out)
+{
+    const char *p = s, *end = s + len, *first, *stop;
+    uint64_t m = 0, limit = (uint64_t)INT64_MAX;
+    size_t digits, frac = 0;
+    unsigned c;
+
+    if (p < end && *p == '-') {
+        limit++; /* INT64_MIN's magnitude */
+        p++;
+    }
+    for (first = p; (c = digit_at(p, end)) <= 9; p++)
+        m = m * 10 + c;
+    digits = (size_t)(p - first);
+    if (p < end && *p == '.') {
+        first = ++p;
+        stop = end - p > scale ? p + scale : end;
+        for (; p < stop && (c = (unsigned)(unsigned char)*p - '0') <= 9; p++)
+            m = m * 10 + c;
+        frac = (size_t)(p - first);
+        while (p < end && *p == '0')
+            p++;
+    }
+    /* A byte left (a sign, an exponent, a non-zero digit past the scale),
+     * no digit kept (".", "", ".000" at 0) or too many: not plain. */
+    if (p != end || digits + frac == 0 || digits + frac > FIXED_PLAIN_DIGITS)
+        return FIXED_NOT_PLAIN;
+    if (__builtin_mul_overflow(m, pow10_u64[scale - (int)frac], &m) || m > limit)
+        return FIXED_EOVERFLOW;
+    /* -m in unsigned arithmetic is exact for INT64_MIN too. */
+    *out = limit > (uint64_t)INT64_MAX ? (int64_t)(0 - m) : (int64_t)m;
+    return FIXED_OK;
+}
+
+/* The general reader, for whatever parse_plain leaves: out of line and
+ * marked cold, so the plain path stays short and together (40-60 ns
+ * less on a 20-level depth diff, bench/json_delta). */
+__attribute__((noinline, cold)) static int parse_general(const char *s, size_t len, int scale,
+                                                         int64_t *out)
 {
     fixed_decimal d;
+    int rc = decimal_read(s, len, &d);
+
+    return rc != FIXED_OK ? rc : decimal_to_fixed(&d, scale, out);
+}
+
+int fixed_parse(const char *s, size_t len, int scale, int64_t *out)
+{
     int rc;
 
     if (scale < 0 || scale > FIXED_MAX_SCALE)
         return FIXED_ESCALE;
-    rc = decimal_read(s, len, &d);
-    if (rc != FIXED_OK)
-        return rc;
-    return decimal_to_fixed(&d, scale, out);
+    rc = parse_plain(s, len, scale, out);
+    return rc != FIXED_NOT_PLAIN ? rc : parse_general(s, len, scale, out);
 }
 
 int fixed_decimals(const char *s, size_t len)

@@ -7,6 +7,14 @@
  * finished transfers. One curl easy handle per request in flight, taken
  * from a pool of slots that keep their handle and buffers between
  * requests, so the steady state allocates nothing of ours.
+ *
+ * A slot's handle is set up once, when the slot is made (everything that
+ * is the same for every request of the client), and never reset: a
+ * request sets only what is its own (URL, method and body, and the
+ * timeout and header lines when they differ from the slot's last ones).
+ * libcurl keeps options from one transfer to the next, so every option a
+ * request may set is set, to its value or back to its default, by every
+ * request: nothing of one request leaks into the next.
  */
 #include "http.h"
 
@@ -37,7 +45,8 @@ typedef struct http_slot http_slot;
 struct http_slot {
     http_client *c;
     CURL *easy;
-    struct curl_slist *headers;
+    struct curl_slist *headers; /* the last request's lines, "Expect:" first */
+    long timeout_ms;         /* the last request's; 0 before the first */
     uint64_t id;             /* 0 while the slot is free */
     http_done_fn fn;
     void *ud;
@@ -124,21 +133,47 @@ static void slot_destroy(http_slot *s)
     free(s);
 }
 
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud);
+
+/* What every request of client c shares, set once on a new slot's handle. */
+static int slot_setup(http_client *c, http_slot *s)
+{
+    CURL *e = s->easy;
+    CURLcode rc = CURLE_OK;
+
+    rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, s);
+    rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->curl_err);
+    rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+    rc |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
+    rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+    rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    rc |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (c->insecure) {
+        rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    return rc == CURLE_OK ? 0 : -1;
+}
+
 static http_slot *slot_take(http_client *c)
 {
     http_slot *s = c->free_slots;
 
     if (s) {
         c->free_slots = s->next;
-        curl_easy_reset(s->easy);
     } else {
         s = calloc(1, sizeof *s);
         if (!s)
             return NULL;
         s->c = c;
         s->easy = curl_easy_init();
-        if (!s->easy) {
-            free(s);
+        if (!s->easy || slot_setup(c, s) < 0) {
+            slot_destroy(s);
             return NULL;
         }
     }
@@ -148,8 +183,6 @@ static http_slot *slot_take(http_client *c)
 
 static void slot_release(http_client *c, http_slot *s)
 {
-    curl_slist_free_all(s->headers);
-    s->headers = NULL;
     s->id = 0;
     s->fn = NULL;
     s->ud = NULL;
@@ -218,33 +251,67 @@ static void describe(http_slot *s, const char *method, const char *url)
     snprintf(s->what, sizeof s->what, "%s %.*s", method, (int)path_len, url);
 }
 
-static int set_headers(http_slot *s, const http_request *req)
+/* Are req's header lines the ones s->headers holds (after "Expect:")? */
+static int same_headers(const http_slot *s, const http_request *req)
 {
-    /* No "Expect: 100-continue" round trip before a large body. */
-    struct curl_slist *list = curl_slist_append(NULL, "Expect:");
+    const struct curl_slist *l = s->headers ? s->headers->next : NULL;
+    size_t i = 0;
 
-    for (size_t i = 0; list && i < req->nheaders; i++) {
-        struct curl_slist *more = curl_slist_append(list, req->headers[i]);
-        if (!more) {
-            curl_slist_free_all(list);
-            list = NULL;
-        }
-        list = more;
-    }
-    s->headers = list;
-    return list ? 0 : -1;
+    if (!s->headers)
+        return 0;
+    for (; l && i < req->nheaders; l = l->next, i++)
+        if (strcmp(l->data, req->headers[i]) != 0)
+            return 0;
+    return !l && i == req->nheaders;
 }
 
-static int set_body(http_slot *s, const http_request *req)
+/* The request's header lines, built only when they are not the last
+ * request's (a venue's requests carry the same key header every time). */
+static int set_headers(http_slot *s, const http_request *req)
 {
-    const char *method = req->method ? req->method : "GET";
-    size_t len = req->body_len;
+    struct curl_slist *list;
 
-    if (strcmp(method, "GET") == 0 && len == 0)
-        return curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L) == CURLE_OK ? 0 : -1;
-    if (strcmp(method, "HEAD") == 0)
-        return curl_easy_setopt(s->easy, CURLOPT_NOBODY, 1L) == CURLE_OK ? 0 : -1;
-    if (len > 0 || strcmp(method, "POST") == 0) {
+    if (same_headers(s, req))
+        return 0;
+    /* No "Expect: 100-continue" round trip before a large body. */
+    list = curl_slist_append(NULL, "Expect:");
+    for (size_t i = 0; list && i < req->nheaders; i++) {
+        struct curl_slist *more = curl_slist_append(list, req->headers[i]);
+        if (!more)
+            curl_slist_free_all(list);
+        list = more;
+    }
+    if (!list || curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, list) != CURLE_OK) {
+        curl_slist_free_all(list);
+        return -1;
+    }
+    /* The handle points at the new list now: the old one can go. */
+    curl_slist_free_all(s->headers);
+    s->headers = list;
+    return 0;
+}
+
+/*
+ * Method and body. HTTPGET first puts the handle back to a plain GET (no
+ * upload, a body expected) whatever the slot's last request was. HEAD
+ * turns the body off; a body (or POST) makes it a POST, which CUSTOMREQUEST
+ * renames for any other method, as it renames a GET without a body for
+ * methods other than GET; otherwise CUSTOMREQUEST goes back to none. A
+ * request without a body stays a GET underneath: the last request's
+ * POSTFIELDS, still on the handle, is not sent.
+ */
+static int set_method(http_slot *s, const char *method, const http_request *req)
+{
+    CURL *e = s->easy;
+    size_t len = req->body_len;
+    int is_post = strcmp(method, "POST") == 0;
+    const char *custom = strcmp(method, "GET") == 0 ? NULL : method;
+    CURLcode rc = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+
+    if (strcmp(method, "HEAD") == 0) {
+        rc |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        custom = NULL;
+    } else if (len > 0 || is_post) {
         if (len + 1 > s->sent_cap) {
             char *b = grow_capacity(s->sent, &s->sent_cap, len + 1, 1, 1024);
             if (!b)
@@ -254,42 +321,29 @@ static int set_body(http_slot *s, const http_request *req)
         if (len)
             memcpy(s->sent, req->body, len);
         s->sent[len] = '\0';
-        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->sent);
+        rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, s->sent);
+        custom = is_post ? NULL : method;
     }
-    if (strcmp(method, "POST") != 0)
-        curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, method);
-    return 0;
+    rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, custom);
+    return rc == CURLE_OK ? 0 : -1;
 }
 
-static int configure(http_client *c, http_slot *s, const http_request *req)
+/* What is the request's own, on a slot set up by slot_setup. */
+static int configure(http_client *c, http_slot *s, const char *method,
+                     const http_request *req)
 {
-    CURL *e = s->easy;
     long timeout_ms = req->timeout_ns > 0 ? ns_to_ms(req->timeout_ns) : c->timeout_ms;
-    CURLcode rc = CURLE_OK;
 
     s->curl_err[0] = '\0';
-    rc |= curl_easy_setopt(e, CURLOPT_URL, req->url);
-    rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, s);
-    rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->curl_err);
-    rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
-    rc |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
-    rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-    rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-    rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
-    rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    rc |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    if (c->insecure) {
-        rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (rc != CURLE_OK || set_headers(s, req) < 0 || set_body(s, req) < 0)
+    if (curl_easy_setopt(s->easy, CURLOPT_URL, req->url) != CURLE_OK)
         return -1;
-    return curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers) == CURLE_OK ? 0 : -1;
+    if (timeout_ms != s->timeout_ms) {
+        if (curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK)
+            return -1;
+        s->timeout_ms = timeout_ms;
+    }
+    return set_headers(s, req) < 0 || set_method(s, method, req) < 0 ? -1 : 0;
 }
 
 uint64_t http_send(http_client *c, const http_request *req, http_done_fn fn, void *ud,
@@ -309,7 +363,7 @@ uint64_t http_send(http_client *c, const http_request *req, http_done_fn fn, voi
         return 0;
     }
     describe(s, method, req->url);
-    if (configure(c, s, req) < 0) {
+    if (configure(c, s, method, req) < 0) {
         snprintf(err, errlen, "http: %s: cannot set up the request (out of memory?)",
                  s->what);
         slot_release(c, s);

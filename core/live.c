@@ -456,6 +456,26 @@ static void live_log_status(const live_venue *v, const lutra_exec *x)
               v->cv->name, x->order_id, x->venue_order_id, x->qty, x->filled, x->price);
 }
 
+/*
+ * A STATUS outside a reconciliation: a connector settling an order whose
+ * answer was lost (it asked the venue by its id), or its own list after a
+ * reconnect. An order it says ended, or that we never heard acknowledged,
+ * is settled; anything else is only logged (a cancel in flight is not sent
+ * twice on a list's word).
+ */
+static void live_status_outside(live_venue *v, const lutra_exec *x)
+{
+    order *o = x->order_id[0] ? oms_find(engine_oms(v->lv->eng), x->order_id) : NULL;
+    int ended = x->status == LUTRA_ORDER_CANCELED || x->status == LUTRA_ORDER_REJECTED ||
+                x->status == LUTRA_ORDER_EXPIRED;
+    int acknowledged = x->status == LUTRA_ORDER_NEW || x->status == LUTRA_ORDER_PARTIALLY_FILLED;
+
+    live_log_status(v, x);
+    if (o && order_status_is_open(o->status) &&
+        (ended || (acknowledged && o->status == ORDER_PENDING_NEW)))
+        reconcile_settle(v->lv->eng, v->cv->name, o, x);
+}
+
 static int live_on_exec(void *ud, const lutra_exec *x)
 {
     live_venue *v = ud;
@@ -464,7 +484,7 @@ static int live_on_exec(void *ud, const lutra_exec *x)
 
     if (x->kind == LUTRA_EXEC_STATUS) {
         if (!v->rec || !reconcile_on_status(v->rec, x))
-            live_log_status(v, x);
+            live_status_outside(v, x);
         if (!x->order_id[0])
             live_swap_listed(v);
         live_arm(lv);

@@ -145,17 +145,17 @@ static void reconcile_remove_asked(reconcile *r, const char *id)
 
 /* ---- Applying what the venue says ---- */
 
-static void reconcile_apply(reconcile *r, exec_kind kind, const order *o, const lutra_exec *x)
+static void reconcile_apply(engine *e, exec_kind kind, const order *o, const lutra_exec *x)
 {
     exec_report rep;
 
     memset(&rep, 0, sizeof rep);
     rep.kind = kind;
-    rep.ts = x->ts ? x->ts : engine_now(r->e);
+    rep.ts = x->ts ? x->ts : engine_now(e);
     snprintf(rep.order_id, sizeof rep.order_id, "%s", o->id);
     snprintf(rep.venue_order_id, sizeof rep.venue_order_id, "%s", x->venue_order_id);
     snprintf(rep.reason, sizeof rep.reason, "%s", x->reason);
-    engine_on_exec(r->e, &rep);
+    engine_on_exec(e, &rep);
 }
 
 static const char *reconcile_status_name(uint8_t status)
@@ -166,50 +166,58 @@ static const char *reconcile_status_name(uint8_t status)
 /* The venue holds the order open: acknowledged if we had no word of it
  * yet; if we asked to cancel it, that cancel never arrived (committed,
  * then the process died before it left): it is sent again. */
-static void reconcile_still_open(reconcile *r, order *o, const lutra_exec *x)
+static void reconcile_still_open(engine *e, const char *venue, order *o, const lutra_exec *x)
 {
     if (o->status == ORDER_PENDING_NEW)
-        reconcile_apply(r, EXEC_ACCEPTED, o, x);
+        reconcile_apply(e, EXEC_ACCEPTED, o, x);
     else if (o->status == ORDER_PENDING_CANCEL) {
-        log_write(LOG_INFO, "reconcile", "cancel sent again venue=%s order=%s", r->venue, o->id);
-        engine_cancel_again(r->e, o->id);
+        log_write(LOG_INFO, "reconcile", "cancel sent again venue=%s order=%s", venue, o->id);
+        engine_cancel_again(e, o->id);
     }
 }
 
-/* The last word of a single-order query: how the order ended (its fills,
- * if any, came just before). */
-static void reconcile_answer(reconcile *r, order *o, const lutra_exec *x)
+int reconcile_settle(engine *e, const char *venue, order *o, const lutra_exec *x)
 {
+    if (!order_status_is_open(o->status))
+        return 1;
     log_write(LOG_INFO, "reconcile", "order settled venue=%s order=%s venue_status=%s was=%s",
-              r->venue, o->id, reconcile_status_name(x->status), order_status_name(o->status));
+              venue, o->id, reconcile_status_name(x->status), order_status_name(o->status));
     switch (x->status) {
-    case LUTRA_ORDER_CANCELED: reconcile_apply(r, EXEC_CANCELED, o, x); break;
-    case LUTRA_ORDER_EXPIRED: reconcile_apply(r, EXEC_EXPIRED, o, x); break;
+    case LUTRA_ORDER_CANCELED: reconcile_apply(e, EXEC_CANCELED, o, x); break;
+    case LUTRA_ORDER_EXPIRED: reconcile_apply(e, EXEC_EXPIRED, o, x); break;
     case LUTRA_ORDER_REJECTED:
         /* Unknown to the venue: it never got there. Rejected, not resent. */
         if (o->status == ORDER_PENDING_NEW || o->filled == 0)
-            reconcile_apply(r, EXEC_REJECTED, o, x);
+            reconcile_apply(e, EXEC_REJECTED, o, x);
         else
-            reconcile_apply(r, EXEC_CANCELED, o, x);
+            reconcile_apply(e, EXEC_CANCELED, o, x);
         break;
     case LUTRA_ORDER_NEW:
     case LUTRA_ORDER_PARTIALLY_FILLED:
     case LUTRA_ORDER_PENDING_CANCEL:
-        reconcile_still_open(r, o, x);
+        reconcile_still_open(e, venue, o, x);
         break;
     case LUTRA_ORDER_FILLED:
         if (o->filled < o->req.qty)
             log_write(LOG_WARN, "reconcile",
                       "venue says filled but its fills do not add up venue=%s order=%s "
                       "filled=%" PRId64 " qty=%" PRId64,
-                      r->venue, o->id, o->filled, o->req.qty);
+                      venue, o->id, o->filled, o->req.qty);
         break;
-    default: /* PENDING_NEW: the venue could not be asked; the deadline retries */
+    default: /* PENDING_NEW: the venue could not be asked */
         log_write(LOG_WARN, "reconcile", "order outcome still unknown venue=%s order=%s reason=\"%s\"",
-                  r->venue, o->id, x->reason);
-        return;
+                  venue, o->id, x->reason);
+        return 0;
     }
-    reconcile_remove_asked(r, o->id);
+    return 1;
+}
+
+/* The last word of a single-order query: how the order ended (its fills,
+ * if any, came just before). Still unknown: the deadline asks again. */
+static void reconcile_answer(reconcile *r, order *o, const lutra_exec *x)
+{
+    if (reconcile_settle(r->e, r->venue, o, x))
+        reconcile_remove_asked(r, o->id);
 }
 
 static void reconcile_ask(reconcile *r, order *o)
@@ -289,7 +297,7 @@ static void reconcile_listed(reconcile *r, const lutra_exec *x)
     if (x->filled > o->filled) /* filled while we were away: its fills, then its state */
         reconcile_ask(r, o);
     else
-        reconcile_still_open(r, o, x);
+        reconcile_still_open(r->e, r->venue, o, x);
 }
 
 static int reconcile_of_venue(const reconcile *r, const order *o)

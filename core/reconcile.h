@@ -76,6 +76,15 @@ void reconcile_set_wait(reconcile *r, int64_t first_ns);
 /* Adopt the venue's open orders that lutra did not send (default 0). */
 void reconcile_set_adopt(reconcile *r, int adopt);
 
+/*
+ * Apply the venue's word on one order we hold (a single-order query's
+ * STATUS, whoever asked): cancelled, expired, rejected (unknown to the
+ * venue: never resent), acknowledged, or its cancel sent again. Also used
+ * outside a reconciliation, when a connector settles an order whose
+ * answer was lost. @return 1 settled (or nothing to do), 0 still unknown.
+ */
+int reconcile_settle(engine *e, const char *venue, order *o, const lutra_exec *x);
+
 /* A balance report from the venue arrived (the driver applied it). */
 void reconcile_on_balance(reconcile *r);
 

@@ -89,6 +89,28 @@ static const struct parse_case parse_cases[] = {
     /* bad scale */
     {"1", -1, FIXED_ESCALE, 0},
     {"1", 19, FIXED_ESCALE, 0},
+    /* the edges of the plain-decimal fast path (at most 18 digits kept, only
+     * zeros past the scale; anything else goes to the general reader) */
+    {"999999999999999999", 0, FIXED_OK, INT64_C(999999999999999999)},
+    {"9999999999999999999", 0, FIXED_EOVERFLOW, 0},
+    {"1234567890.123456789", 9, FIXED_OK, INT64_C(1234567890123456789)},
+    {"123456789.123456789000", 9, FIXED_OK, INT64_C(123456789123456789)},
+    {"00000000000000000001", 0, FIXED_OK, 1},
+    {"10000000000000000", 2, FIXED_OK, INT64_C(1000000000000000000)},
+    {"10000000000000000", 3, FIXED_EOVERFLOW, 0},
+    {"-10000000000000000", 3, FIXED_EOVERFLOW, 0},
+    {"100000000000000000", 2, FIXED_EOVERFLOW, 0},
+    {"-922337203685477580", 1, FIXED_OK, INT64_C(-9223372036854775800)},
+    {"61837.630000000000000000000000", 2, FIXED_OK, INT64_C(6183763)},
+    {"61837.6300000001", 2, FIXED_EPRECISION, 0},
+    {"61837.63000000x", 2, FIXED_ESYNTAX, 0},
+    {"61837.63000000", 0, FIXED_EPRECISION, 0},
+    {"1.0", 0, FIXED_OK, 1},
+    {"-0.00", 2, FIXED_OK, 0},
+    {"-.5", 1, FIXED_OK, -5},
+    {".000", 0, FIXED_OK, 0},
+    {"-.", 0, FIXED_ESYNTAX, 0},
+    {"1.5e0", 1, FIXED_OK, 15},
 };
 
 struct decimals_case {
@@ -243,6 +265,57 @@ static void test_misc(void)
     ok(distinct, "each error code has its own description");
 }
 
+/* ---- Property: the fast path agrees with the general reader ---- */
+
+/* A random plain decimal: an optional '-', 0..20 digits, then maybe a
+ * point and 0..22 digits, zeros likelier so that runs of trailing zeros
+ * past the scale occur. @return its length. */
+static size_t random_plain(rng *r, char *buf)
+{
+    size_t n = 0;
+    uint64_t shape = rng_next(r);
+    int int_digits = (int)(shape % 21), frac_digits = (int)((shape >> 8) % 23);
+
+    if (shape & (1u << 16))
+        buf[n++] = '-';
+    for (int i = 0; i < int_digits; i++)
+        buf[n++] = (char)('0' + (rng_next(r) % 3 == 0 ? 0 : rng_next(r) % 10));
+    if (shape & (1u << 17)) {
+        buf[n++] = '.';
+        for (int i = 0; i < frac_digits; i++)
+            buf[n++] = (char)('0' + (rng_next(r) % 2 == 0 ? 0 : rng_next(r) % 10));
+    }
+    return n;
+}
+
+/* "<s>e0" is the same number, but its exponent sends it to the general
+ * reader: both must give the same code and, when it is OK, the same value. */
+static void test_fast_path(void)
+{
+    rng r;
+    int differ = 0, fast_ok = 0;
+    char s[64];
+
+    rng_seed(&r, UINT64_C(0x5851f42d4c957f2d), 0);
+    for (int i = 0; i < 200000; i++) {
+        size_t n = random_plain(&r, s);
+        int scale = (int)(rng_next(&r) % (FIXED_MAX_SCALE + 1));
+        int64_t plain = UNTOUCHED, general = UNTOUCHED;
+
+        memcpy(s + n, "e0", 3);
+        int rc_plain = fixed_parse(s, n, scale, &plain);
+        int rc_general = fixed_parse(s, n + 2, scale, &general);
+        fast_ok += rc_plain == FIXED_OK;
+        if (rc_plain != rc_general || plain != general) {
+            if (!differ++)
+                diag("'%.*s' at %d: rc %d value %" PRId64 ", as '%s': rc %d value %" PRId64,
+                     (int)n, s, scale, rc_plain, plain, s, rc_general, general);
+        }
+    }
+    is_int(differ, 0, "200000 random plain decimals: the same result as with 'e0' appended");
+    ok(fast_ok > 50000, "and many of them parse (%d)", fast_ok);
+}
+
 /* ---- Property: format and parse are inverses ---- */
 
 static void test_round_trip(void)
@@ -287,7 +360,7 @@ static void test_round_trip(void)
 int main(void)
 {
     plan((int)(COUNT(parse_cases) + 3 + COUNT(decimals_cases) + 4 * COUNT(format_cases) + 5 +
-               COUNT(rescale_cases) + 4 + 3));
+               COUNT(rescale_cases) + 4 + 3 + 2));
     test_parse();
     test_parse_length();
     test_decimals();
@@ -295,5 +368,6 @@ int main(void)
     test_rescale();
     test_misc();
     test_round_trip();
+    test_fast_path();
     return done();
 }

@@ -392,6 +392,69 @@ static void test_statuses(http_client *c)
     }
 }
 
+/* ---- one slot, request after request: nothing of one leaks into the next ---- */
+
+/* Send one request on c and run the loop until it is answered. */
+static void send_one(http_client *c, const char *method, const char *path,
+                     const char *const *headers, size_t nheaders, const char *body,
+                     int64_t timeout_ns, result *res)
+{
+    http_request req = {method, url(path), headers, nheaders, body, body ? strlen(body) : 0,
+                        timeout_ns};
+
+    if (!http_send(c, &req, on_done, res, err, sizeof err)) {
+        diag("http_send: %s", err);
+        return;
+    }
+    pending = 1;
+    if (!run_for(DEADLINE_MS))
+        diag("%s %s: no answer before the deadline", method, path);
+}
+
+static int saw(const result *r, const char *method, const char *body, const char *echo)
+{
+    int same = r->calls == 1 && r->error == HTTP_ERR_NONE && r->status == 200 &&
+               !strcmp(r->method, method) && !strcmp(r->body, body) && !strcmp(r->echo, echo);
+    if (!same)
+        diag("got %d call(s), error %d, status %d, method '%s', body '%s', X-Test '%s'",
+             r->calls, r->error, r->status, r->method, r->body, r->echo);
+    return same;
+}
+
+/* A fresh client answered one request at a time has one slot, so every
+ * request below reuses the easy handle of the one before it. */
+static void test_reuse(void)
+{
+    static const char *const key1[] = {"X-Test: key1"};
+    static const char *const key2[] = {"X-Test: key2"};
+    http_client *c = client(0);
+    result post = {0}, get = {0}, del = {0}, head = {0}, post2 = {0}, slow = {0}, after = {0};
+    int late_before = atomic_load(&srv.late_sent);
+
+    send_one(c, "POST", "/echo", key1, 1, "a=1", 0, &post);
+    send_one(c, "GET", "/echo", key1, 1, NULL, 0, &get);
+    send_one(c, "DELETE", "/echo", key2, 1, NULL, 0, &del);
+    send_one(c, "HEAD", "/echo", NULL, 0, NULL, 0, &head);
+    send_one(c, "POST", "/echo", NULL, 0, "b=22", 0, &post2);
+    send_one(c, "GET", "/delay?ms=300", NULL, 0, NULL, 100 * MS, &slow);
+    send_one(c, "GET", "/delay?ms=150", NULL, 0, NULL, 0, &after);
+    ok(saw(&post, "POST", "a=1", "key1"), "reuse: a POST with a body and a header");
+    ok(saw(&get, "GET", "", "key1"),
+       "reuse: the GET after it is a GET without the POST's body, the same header sent");
+    ok(saw(&del, "DELETE", "", "key2"),
+       "reuse: a DELETE without a body sends no body and its own header, not the last one");
+    ok(head.calls == 1 && head.error == HTTP_ERR_NONE && head.status == 200 &&
+           !strcmp(head.method, "OTHER") && head.body_len == 0 && !head.echo[0],
+       "reuse: a HEAD without headers sends none (method '%s', X-Test '%s')", head.method,
+       head.echo);
+    ok(saw(&post2, "POST", "b=22", ""), "reuse: a POST after the HEAD gets its answer's body");
+    is_int(slow.error, HTTP_ERR_TIMEOUT, "reuse: a request with a 100 ms timeout times out");
+    ok(after.error == HTTP_ERR_NONE && after.status == 200,
+       "reuse: the next request has the client's timeout, not the 100 ms (%s)", after.text);
+    ok(wait_late_replies(late_before + 1), "reuse: the server's late reply went out");
+    http_free(c);
+}
+
 /* ---- misuse and the end ---- */
 
 static void test_misuse(http_client *c)
@@ -424,7 +487,7 @@ int main(void)
 {
     http_client *c;
 
-    plan(62);
+    plan(70);
     lp = loop_new(err, sizeof err);
     if (!lp)
         bail_out("loop_new: %s", err);
@@ -439,6 +502,7 @@ int main(void)
     test_cancel(c);
     test_too_large();
     test_statuses(c);
+    test_reuse();
     test_misuse(c);
     test_free_in_flight();
     http_free(c);

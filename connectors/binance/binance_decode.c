@@ -140,6 +140,20 @@ static int parse_pair(bn_conn *c, bn_symbol *s, const char *p, size_t plen, cons
     return 0;
 }
 
+/* parse_pair for a symbol already defined whose values parse, without the
+ * calls into the connector's checks: a level's usual path.
+ * @return 0, or -1: parse_pair decides (and says why). */
+static inline int quick_pair(const bn_conn *c, const bn_symbol *s, const json_text *pq,
+                             bn_level *lv)
+{
+    return s->instrument >= 0 &&
+                   c->api->fixed_parse(pq[0].s, pq[0].len, s->price_scale, &lv->price) == 0 &&
+                   c->api->fixed_parse(pq[1].s, pq[1].len, s->size_scale, &lv->qty) == 0 &&
+                   lv->price >= 0 && lv->qty >= 0
+               ? 0
+               : -1;
+}
+
 /* Levels read per json_string_rows call: a 5,000-level snapshot side takes
  * 20 calls through an 8 KB buffer on the stack. */
 #define LEVELS_PER_CALL 256
@@ -167,7 +181,8 @@ static int read_levels(bn_conn *c, bn_symbol *s, json_value *obj, const char *ke
             return -1;
         for (size_t i = 0; i < rows; i++) {
             bn_level *lv = &c->scratch[(*n)++];
-            if (parse_pair(c, s, txt[i][0].s, txt[i][0].len, txt[i][1].s, txt[i][1].len,
+            if (quick_pair(c, s, txt[i], lv) != 0 &&
+                parse_pair(c, s, txt[i][0].s, txt[i][0].len, txt[i][1].s, txt[i][1].len,
                            &lv->price, &lv->qty) != 0)
                 return -1;
             lv->bid = bid;

@@ -19,11 +19,16 @@
  * query_order: GET /api/v3/order by lutra's id, then the order's trades
  * (GET /api/v3/myTrades) as FILLs, then the STATUS that ends the answer.
  *
- * Every REST call goes through one FIFO queue, drained from a timer: the
- * weight tracker (binance_rest.c) says when a call may leave, a 429/418
- * sets a back-off, and a call that must wait waits on a timer, never in a
- * loop. Signed calls are built when they leave, so a delayed one carries
- * a fresh timestamp. Nothing reports from inside submit or cancel.
+ * Every REST call goes through one FIFO queue: the weight tracker
+ * (binance_rest.c) says when a call may leave, a 429/418 sets a back-off,
+ * and a call that must wait waits on a timer, never in a loop. A call with
+ * none queued ahead of it that the weight allows leaves at once, from the
+ * call that made it (an order from submit, with no loop turn between);
+ * the others are sent by the pump, from a timer, in order. Signed calls
+ * are built when they leave, so a delayed one carries a fresh timestamp.
+ * Nothing reports from inside submit or cancel: a call refused before it
+ * leaves is reported by the pump. Calls come from a pool of slots, kept
+ * between calls, so the steady state allocates nothing.
  *
  * A fill or state heard both in a REST answer and on the user stream is
  * reported once: trade ids and order states seen lately are remembered in
@@ -52,6 +57,9 @@
 #define WS_MAX_AGE_DEFAULT_MS (INT64_C(84600) * 1000)
 #define WS_MAX_AGE_LIMIT_MS (INT64_C(86400) * 1000)
 #define WS_AGE_RETRY_MS 60000 /* a planned reconnect still under way: try again */
+#define SPARE_CALLS_MAX 64     /* call slots kept for reuse; more are freed */
+#define UNKNOWN_MAX 32         /* orders whose outcome is being settled */
+#define UNKNOWN_ASK_MS 1000    /* how long the venue gets to take such an order */
 
 enum call_kind {
     CALL_TIME = 1,
@@ -113,6 +121,14 @@ typedef struct live_trade {
     int64_t id;
 } live_trade;
 
+/* An order whose submit got no clear answer (a timeout, a 5xx): asked
+ * about by its id a little later. */
+typedef struct live_unknown {
+    lutra_order order;
+    size_t sym;
+    int used;
+} live_unknown;
+
 /* A stream's age: at ws_max_age_ms it is replaced by a planned reconnect. */
 typedef struct stream_age {
     struct bn_live *L;
@@ -134,9 +150,14 @@ struct bn_live {
     int keyed;
     bn_ratelimit rl;
     bn_call *head, *tail;
+    size_t nqueued;    /* calls in the queue not sent yet */
+    bn_call *spare;    /* free call slots (linked by next) */
+    size_t nspare;
     uint64_t kick_timer;
     uint64_t setup_timer;
     uint64_t keepalive_timer;
+    live_unknown unknown[UNKNOWN_MAX];
+    uint64_t unknown_timer;
     lutra_ws *market_ws, *user_ws;
     int64_t ws_max_age_ms;
     stream_age market_age, user_age;
@@ -298,12 +319,53 @@ static void call_unlink(bn_live *L, bn_call *k)
         k->next->prev = k->prev;
     else
         L->tail = k->prev;
+    if (k->queued)
+        L->nqueued--;
 }
 
+/* Out of the queue, its slot kept for the next call (up to SPARE_CALLS_MAX). */
 static void call_free(bn_call *k)
 {
-    call_unlink(k->L, k);
-    free(k);
+    bn_live *L = k->L;
+
+    call_unlink(L, k);
+    if (L->nspare == SPARE_CALLS_MAX) {
+        free(k);
+        return;
+    }
+    k->next = L->spare;
+    L->spare = k;
+    L->nspare++;
+}
+
+static void spare_free(bn_live *L)
+{
+    while (L->spare) {
+        bn_call *k = L->spare;
+        L->spare = k->next;
+        free(k);
+    }
+    L->nspare = 0;
+}
+
+/* A slot for a new call, spare or new, its fields as a fresh call has
+ * them (the request is built when it leaves). @return NULL: out of memory. */
+static bn_call *call_take(bn_live *L)
+{
+    bn_call *k = L->spare;
+
+    if (!k)
+        return calloc(1, sizeof *k);
+    L->spare = k->next;
+    L->nspare--;
+    k->http_id = 0;
+    k->sent_ms = 0;
+    k->local_err[0] = '\0';
+    memset(&k->order, 0, sizeof k->order);
+    memset(&k->state, 0, sizeof k->state);
+    k->from_trade_id = 0;
+    k->trades_qty = 0;
+    return k;
 }
 
 static void kick(void *ud)
@@ -319,10 +381,11 @@ static void schedule_pump(bn_live *L, int64_t delay_ms)
         L->kick_timer = L->api->timer_add(L->h, delay_ms * MS_NS, 0, kick, L);
 }
 
-/* Queue a call. @return it, or NULL (out of memory, logged). */
-static bn_call *call_add(bn_live *L, int kind, size_t sym, const lutra_order *o)
+/* Queue a call without starting it (call_start does), so the caller can
+ * fill in more first. @return it, or NULL (out of memory, logged). */
+static bn_call *call_queue(bn_live *L, int kind, size_t sym, const lutra_order *o)
 {
-    bn_call *k = calloc(1, sizeof *k);
+    bn_call *k = call_take(L);
     if (!k) {
         L->api->log(L->h, LUTRA_LOG_ERROR, "out of memory queueing a %s request",
                     call_names[kind]);
@@ -335,12 +398,24 @@ static bn_call *call_add(bn_live *L, int kind, size_t sym, const lutra_order *o)
     if (o)
         k->order = *o;
     k->prev = L->tail;
+    k->next = NULL;
     if (L->tail)
         L->tail->next = k;
     else
         L->head = k;
     L->tail = k;
-    schedule_pump(L, 0);
+    L->nqueued++;
+    return k;
+}
+
+static void call_start(bn_call *k);
+
+/* Queue a call and start it. @return it, or NULL (out of memory, logged). */
+static bn_call *call_add(bn_live *L, int kind, size_t sym, const lutra_order *o)
+{
+    bn_call *k = call_queue(L, kind, sym, o);
+    if (k)
+        call_start(k);
     return k;
 }
 
@@ -419,6 +494,8 @@ static int call_build(bn_call *k, int64_t now, char *err, size_t errlen)
 
 static void on_http(void *ud, const lutra_http_response *resp);
 
+/* Hand k's built request to the host's HTTP client. @return 0 (in
+ * flight), or -1 with err (still queued: the pump reports it). */
 static int call_send(bn_call *k, int64_t now, char *err, size_t errlen)
 {
     bn_live *L = k->L;
@@ -435,42 +512,87 @@ static int call_send(bn_call *k, int64_t now, char *err, size_t errlen)
     hr.nheaders = k->req.header[0] ? 1 : 0;
     bn_ratelimit_spend(&L->rl, k->req.weight, k->req.orders, now);
     k->sent_ms = now;
-    k->queued = 0;
     k->http_id = L->api->http_request(L->h, &hr, on_http, k);
-    if (k->http_id)
+    if (k->http_id) {
+        k->queued = 0;
+        L->nqueued--;
         return 0;
+    }
     snprintf(err, errlen, "%s: the HTTP client refused the request", call_names[k->kind]);
     return -1;
+}
+
+enum { TRY_SENT, TRY_WAIT, TRY_REFUSED };
+
+/* Build queued call k as it leaves now and send it if the weight allows.
+ * Reports nothing. @return TRY_SENT; TRY_WAIT with *wait_ms (it stays
+ * queued); or TRY_REFUSED, the reason in k->local_err (still queued, for
+ * the pump to report). */
+static int call_try(bn_call *k, int64_t *wait_ms)
+{
+    bn_live *L = k->L;
+    int64_t now = now_ms(L), wait;
+
+    if (k->local_err[0] || call_build(k, now, k->local_err, sizeof k->local_err) != 0)
+        return TRY_REFUSED;
+    wait = bn_ratelimit_wait(&L->rl, k->req.weight, k->req.orders, now);
+    if (wait < 0) {
+        snprintf(k->local_err, sizeof k->local_err,
+                 "%s: weight %d can never fit the rate limits", call_names[k->kind],
+                 k->req.weight);
+        return TRY_REFUSED;
+    }
+    if (wait > 0) {
+        *wait_ms = wait;
+        return TRY_WAIT;
+    }
+    return call_send(k, now, k->local_err, sizeof k->local_err) == 0 ? TRY_SENT : TRY_REFUSED;
+}
+
+/* A new call leaves at once if none queued is ahead of it (FIFO: a cancel
+ * never overtakes its order) and the weight allows; else the pump sends
+ * it, or reports it refused, from a timer. */
+static void call_start(bn_call *k)
+{
+    bn_live *L = k->L;
+    int64_t wait = 0;
+
+    if (L->nqueued > 1) {
+        schedule_pump(L, 0); /* no-op while a wait for weight is armed */
+        return;
+    }
+    switch (call_try(k, &wait)) {
+    case TRY_SENT:
+        return;
+    case TRY_WAIT:
+        schedule_pump(L, wait);
+        return;
+    default:
+        schedule_pump(L, 0);
+        return;
+    }
 }
 
 /* Send what may leave, in order; the first that must wait arms the timer. */
 static void pump(bn_live *L)
 {
-    char err[256];
     bn_call *k, *next;
+    int64_t wait = 0;
 
     for (k = L->head; k; k = next) {
         next = k->next;
         if (!k->queued)
             continue;
-        int64_t now = now_ms(L);
-        if (k->local_err[0] || call_build(k, now, k->local_err, sizeof k->local_err) != 0) {
-            call_fail(k, BN_ERR_REJECTED, k->local_err);
-            continue;
-        }
-        int64_t wait = bn_ratelimit_wait(&L->rl, k->req.weight, k->req.orders, now);
-        if (wait < 0) {
-            snprintf(err, sizeof err, "%s: weight %d can never fit the rate limits",
-                     call_names[k->kind], k->req.weight);
-            call_fail(k, BN_ERR_REJECTED, err);
-            continue;
-        }
-        if (wait > 0) {
+        switch (call_try(k, &wait)) {
+        case TRY_WAIT:
             schedule_pump(L, wait);
             return;
+        case TRY_REFUSED:
+            call_fail(k, BN_ERR_REJECTED, k->local_err);
+            break;
+        default:
+            break;
         }
-        if (call_send(k, now, err, sizeof err) != 0)
-            call_fail(k, BN_ERR_REJECTED, err);
     }
 }
 
@@ -526,6 +648,42 @@ static int call_has_symbol(int kind)
            kind == CALL_QUERY_ORDER || kind == CALL_MY_TRADES;
 }
 
+/*
+ * An order whose submit got no clear answer may rest at the venue or not.
+ * After UNKNOWN_ASK_MS (the venue has had time to take it) it is asked
+ * about by its id (query_order): its fills if any, then the STATUS that
+ * ends the answer and settles it in the host; one the venue does not know
+ * ends rejected. Never resent.
+ */
+static void outcome_ask(void *ud)
+{
+    bn_live *L = ud;
+
+    L->unknown_timer = 0;
+    for (size_t i = 0; i < UNKNOWN_MAX; i++)
+        if (L->unknown[i].used) {
+            L->unknown[i].used = 0;
+            call_add(L, CALL_QUERY_ORDER, L->unknown[i].sym, &L->unknown[i].order);
+        }
+}
+
+static void outcome_later(bn_live *L, size_t sym, const lutra_order *o)
+{
+    for (size_t i = 0; i < UNKNOWN_MAX; i++) {
+        live_unknown *u = &L->unknown[i];
+        if (u->used)
+            continue;
+        u->order = *o;
+        u->sym = sym;
+        u->used = 1;
+        if (!L->unknown_timer)
+            L->unknown_timer =
+                L->api->timer_add(L->h, UNKNOWN_ASK_MS * MS_NS, 0, outcome_ask, L);
+        return;
+    }
+    call_add(L, CALL_QUERY_ORDER, sym, o); /* too many at once: ask now */
+}
+
 /* What a failed call means for what it carried. */
 static void call_fail(bn_call *k, int cls, const char *reason)
 {
@@ -540,9 +698,7 @@ static void call_fail(bn_call *k, int cls, const char *reason)
     switch (k->kind) {
     case CALL_NEW_ORDER:
         if (cls == BN_ERR_OUTCOME_UNKNOWN) {
-            /* It may rest at the venue: the user stream or the open
-             * orders will tell; never resend. */
-            call_add(L, CALL_OPEN_ORDERS, 0, NULL);
+            outcome_later(L, k->sym, &k->order);
             break;
         }
         report_state(L, ls, LUTRA_EXEC_REJECTED, k->order.id, 0, t, reason);
@@ -914,13 +1070,14 @@ static void query_status(bn_call *k)
  * @return 0, or -1 (out of memory, logged). */
 static int query_trades(bn_call *k, int64_t from_id)
 {
-    bn_call *next = call_add(k->L, CALL_MY_TRADES, k->sym, &k->order);
+    bn_call *next = call_queue(k->L, CALL_MY_TRADES, k->sym, &k->order);
 
     if (!next)
         return -1;
     next->state = k->state;
     next->from_trade_id = from_id;
     next->trades_qty = k->trades_qty;
+    call_start(next);
     return 0;
 }
 
@@ -1526,6 +1683,7 @@ void bn_live_free(bn_conn *c)
     if (!L)
         return;
     bn_live_stop(c);
+    spare_free(L);
     bn_signer_free(L->auth.signer);
     free(L);
     c->live = NULL;
@@ -1639,6 +1797,7 @@ int bn_live_stop(void *self)
     cancel_timer(L, &L->kick_timer);
     cancel_timer(L, &L->setup_timer);
     cancel_timer(L, &L->keepalive_timer);
+    cancel_timer(L, &L->unknown_timer);
     age_stop(&L->market_age);
     age_stop(&L->user_age);
     for (size_t i = 0; i < L->nsyms; i++) {
@@ -1673,12 +1832,13 @@ static int order_call(void *self, const lutra_order *o, int kind)
     if (!L || !L->keyed || !L->defined)
         return -1; /* not connected, or no keys: the engine rejects it */
     int known = order_symbol(L, o, &sym) == 0;
-    bn_call *k = call_add(L, kind, sym, o);
+    bn_call *k = call_queue(L, kind, sym, o);
     if (!k)
         return -1;
     if (!known)
         snprintf(k->local_err, sizeof k->local_err,
                  "binance: instrument %u is not one of this venue's symbols", o->instrument);
+    call_start(k);
     return 0;
 }
 
