@@ -24,6 +24,7 @@
 
 #include "fixed.h"
 #include "grow.h"
+#include "json_write.h"
 #include "money.h"
 #include "timestamp.h"
 
@@ -111,78 +112,33 @@ static void rb_free(rbuf *b)
 
 /* ---- escaping: JSON strings, HTML text, CSV fields ---- */
 
-typedef enum esc_mode { ESC_JSON, ESC_HTML } esc_mode;
-
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629), 0 if there is
- * none: strict readers (simdjson) refuse a document with a stray byte, and
- * a strategy's error message may carry one. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
+static void rb_html_char(rbuf *b, unsigned char c)
 {
-    unsigned char c = s[0];
-    size_t n, i;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4;
-    else
-        return 0;
-    if (avail < n)
-        return 0;
-    for (i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
-        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
-        return 0; /* overlong, surrogate or beyond U+10FFFF */
-    return n;
-}
-
-static void esc_char(rbuf *b, unsigned char c, esc_mode mode)
-{
-    if (mode == ESC_HTML) {
-        switch (c) {
-        case '<': rb_puts(b, "&lt;"); return;
-        case '>': rb_puts(b, "&gt;"); return;
-        case '&': rb_puts(b, "&amp;"); return;
-        case '"': rb_puts(b, "&quot;"); return;
-        default: break;
-        }
-        if (c < 0x20 && c != '\n' && c != '\t')
-            c = ' ';
-        rb_put(b, (const char *)&c, 1);
-        return;
-    }
     switch (c) {
-    case '"': rb_puts(b, "\\\""); return;
-    case '\\': rb_puts(b, "\\\\"); return;
-    case '\n': rb_puts(b, "\\n"); return;
-    case '\t': rb_puts(b, "\\t"); return;
-    case '\r': rb_puts(b, "\\r"); return;
+    case '<': rb_puts(b, "&lt;"); return;
+    case '>': rb_puts(b, "&gt;"); return;
+    case '&': rb_puts(b, "&amp;"); return;
+    case '"': rb_puts(b, "&quot;"); return;
     default: break;
     }
-    if (c < 0x20)
-        rb_printf(b, "\\u%04x", c);
-    else
-        rb_put(b, (const char *)&c, 1);
+    if (c < 0x20 && c != '\n' && c != '\t')
+        c = ' ';
+    rb_put(b, (const char *)&c, 1);
 }
 
-/* s as JSON string contents or HTML text; bytes that are not UTF-8 become
- * U+FFFD. */
-static void rb_escaped(rbuf *b, const char *s, esc_mode mode)
+/* s as HTML text; bytes that are not UTF-8 become U+FFFD (a strategy's
+ * error message may carry one). */
+static void rb_html_text(rbuf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t left = strlen(s), n;
     while (left > 0) {
-        n = utf8_len(p, left);
+        n = json_write_utf8_len(p, left);
         if (n == 0) {
             rb_puts(b, "\xEF\xBF\xBD");
             n = 1;
         } else if (n == 1) {
-            esc_char(b, *p, mode);
+            rb_html_char(b, *p);
         } else {
             rb_put(b, (const char *)p, n);
         }
@@ -191,15 +147,18 @@ static void rb_escaped(rbuf *b, const char *s, esc_mode mode)
     }
 }
 
+static void rb_sink(void *b, const char *s, size_t n)
+{
+    rb_put(b, s, n);
+}
+
 static void rb_json_string(rbuf *b, const char *s)
 {
     if (!s) {
         rb_puts(b, "null");
         return;
     }
-    rb_puts(b, "\"");
-    rb_escaped(b, s, ESC_JSON);
-    rb_puts(b, "\"");
+    json_write_text(rb_sink, b, s, strlen(s));
 }
 
 /* A CSV field, quoted (RFC 4180) only when it must be. */
@@ -1115,7 +1074,7 @@ static void html_summary(const report *r, rbuf *b)
         if (!s.html[i])
             continue;
         rb_printf(b, "<tr><th>%s</th><td>", s.label[i]);
-        rb_escaped(b, s.value[i], ESC_HTML);
+        rb_html_text(b, s.value[i]);
         rb_puts(b, "</td></tr>\n");
     }
     rb_puts(b, "</table>\n");
@@ -1143,7 +1102,7 @@ static void html_trades(const report *r, rbuf *b)
         rb_printf(b, "<tr class=\"%s\">", r->trades[i].pnl < 0 ? "loss" : "win");
         for (k = 0; k < TRADE_COLUMNS; k++) {
             rb_puts(b, "<td>");
-            rb_escaped(b, f[k], ESC_HTML);
+            rb_html_text(b, f[k]);
             rb_puts(b, "</td>");
         }
         rb_puts(b, "</tr>\n");
@@ -1169,16 +1128,16 @@ static const char html_style[] =
 static void build_html(const report *r, rbuf *b)
 {
     rb_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>");
-    rb_escaped(b, r->strategy, ESC_HTML);
+    rb_html_text(b, r->strategy);
     rb_puts(b, " - lutra backtest</title>\n<style>\n");
     rb_puts(b, html_style);
     rb_puts(b, "</style>\n</head>\n<body>\n<h1>Backtest: ");
-    rb_escaped(b, r->strategy, ESC_HTML);
+    rb_html_text(b, r->strategy);
     rb_puts(b, "</h1>\n");
     html_summary(r, b);
     if (r->error) {
         rb_puts(b, "<h2>Error</h2>\n<pre class=\"error\">");
-        rb_escaped(b, r->error, ESC_HTML);
+        rb_html_text(b, r->error);
         rb_puts(b, "</pre>\n");
     }
     html_curve(r, b, CURVE_EQUITY, "Equity", "");
@@ -1188,7 +1147,7 @@ static void build_html(const report *r, rbuf *b)
               "<p class=\"note\">Sharpe and Sortino: %s (N = %g). Our own fills do not change "
               "the book. Parameters: <code>",
               REPORT_SHARPE_BASIS, r->periods_per_year);
-    rb_escaped(b, r->params_json, ESC_HTML);
+    rb_html_text(b, r->params_json);
     rb_puts(b, "</code></p>\n</body>\n</html>\n");
 }
 

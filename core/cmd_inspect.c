@@ -16,6 +16,7 @@
 #include "fixed.h"
 #include "grow.h"
 #include "instrument.h"
+#include "json_write.h"
 #include "replay.h"
 #include "timestamp.h"
 
@@ -67,17 +68,7 @@ static void inspect_usage(FILE *out)
 
 static void inspect_put_json_string(const char *s)
 {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
+    json_write_string(json_write_file, stdout, s, strlen(s));
 }
 
 static void inspect_put_levels_json(const book *b, book_side side, const lutra_instrument *in,

@@ -16,6 +16,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "fixed.h"
+#include "json_write.h"
 #include "money.h"
 #include "order.h"
 #include "state.h"
@@ -87,48 +88,10 @@ static void state_sub_usage(FILE *out, const state_sub *s)
 
 /* ---- JSON output ---- */
 
-/* Length of the valid UTF-8 sequence at s, 0 if there is none. */
-static size_t state_utf8_len(const unsigned char *s, size_t n)
-{
-    size_t need = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
-
-    if (!need || need > n || s[0] >= 0xF5)
-        return 0;
-    for (size_t i = 1; i < need; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    /* Overlong forms, surrogates, beyond U+10FFFF. */
-    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) ||
-        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))
-        return 0;
-    return need;
-}
-
-/* Any bytes as a JSON string: valid UTF-8 as it is, other bytes as
- * \u00XX (so a binary string still prints, as Latin-1). */
+/* Any bytes as a JSON string (a binary value prints as Latin-1). */
 static void state_json_bytes(FILE *out, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-
-    putc('"', out);
-    for (size_t i = 0; i < n;) {
-        size_t len;
-        if (p[i] == '"' || p[i] == '\\') {
-            fprintf(out, "\\%c", p[i++]);
-        } else if (p[i] == '\n') {
-            fputs("\\n", out), i++;
-        } else if (p[i] < 0x20 || p[i] == 0x7F) {
-            fprintf(out, "\\u%04x", p[i++]);
-        } else if (p[i] < 0x80) {
-            putc(p[i++], out);
-        } else if ((len = state_utf8_len(p + i, n - i)) != 0) {
-            fwrite(p + i, 1, len, out);
-            i += len;
-        } else {
-            fprintf(out, "\\u%04x", p[i++]);
-        }
-    }
-    putc('"', out);
+    json_write_string(json_write_file, out, s, n);
 }
 
 static void state_json_str(FILE *out, const char *s)

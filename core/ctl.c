@@ -27,6 +27,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "json_write.h"
 #include "log.h"
 
 #define CTL_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
@@ -165,49 +166,17 @@ static int ctl_listen(const char *path, char *err, size_t errlen)
 
 /* ---- Answers ---- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t ctl_utf8_len(const unsigned char *s, size_t n)
+static void ctl_put(void *out, const char *p, size_t n)
 {
-    size_t need = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
-
-    if (!need || need > n)
-        return 0;
-    for (size_t i = 1; i < need; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    /* Overlong forms, surrogates, beyond U+10FFFF. */
-    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) ||
-        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))
-        return 0;
-    return need;
+    evbuffer_add(out, p, n);
 }
 
-/* s as a JSON string: quotes, backslashes and control bytes escaped, and
- * bytes that are not UTF-8 (a Lua error can hold any) as \u00XX, so that
- * every answer parses. */
+/* s as a JSON string (json_write.h): a Lua error can hold any bytes, and
+ * every answer must still parse. */
 static void ctl_json_string(struct evbuffer *out, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    size_t n = strlen((const char *)p), len;
-
-    evbuffer_add(out, "\"", 1);
-    for (size_t i = 0; i < n; i += len) {
-        len = p[i] < 0x80 ? 1 : ctl_utf8_len(p + i, n - i);
-        if (len == 0) {
-            evbuffer_add_printf(out, "\\u%04x", p[i]);
-            len = 1;
-        } else if (p[i] == '"' || p[i] == '\\')
-            evbuffer_add_printf(out, "\\%c", p[i]);
-        else if (p[i] == '\n')
-            evbuffer_add(out, "\\n", 2);
-        else if (p[i] == '\t')
-            evbuffer_add(out, "\\t", 2);
-        else if (p[i] < 0x20 || p[i] == 0x7F)
-            evbuffer_add_printf(out, "\\u%04x", p[i]);
-        else
-            evbuffer_add(out, p + i, len);
-    }
-    evbuffer_add(out, "\"", 1);
+    s = s ? s : "";
+    json_write_string(ctl_put, out, s, strlen(s));
 }
 
 /* A reload's answer: rc < 0 refused (msg the error), 0 done, > 0 done in
@@ -240,7 +209,8 @@ static void ctl_venue_json(struct evbuffer *out, const ctl_venue_status *v)
     ctl_json_string(out, v->version);
     evbuffer_add_printf(out, ",\"path\":");
     ctl_json_string(out, v->path);
-    evbuffer_add_printf(out, ",\"reloading\":%s}", v->reloading ? "true" : "false");
+    evbuffer_add_printf(out, ",\"reloading\":%s,\"reconciled\":%s}",
+                        v->reloading ? "true" : "false", v->reconciled ? "true" : "false");
 }
 
 static void ctl_strategy_json(struct evbuffer *out, const ctl_strategy_status *s)

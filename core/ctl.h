@@ -45,6 +45,8 @@ typedef struct ctl_venue_status {
     const char *version;   /* the plugin's version */
     const char *path;      /* the file it was loaded from */
     int reloading;         /* a reload of it is under way */
+    int reconciled;        /* its open orders and balances agree with the store's
+                            * (strategies wait until every venue is) */
 } ctl_venue_status;
 
 typedef struct ctl_strategy_status {

@@ -568,6 +568,7 @@ static void live_on_state(void *ud, int state, const char *reason)
         v->lost = 1;
     else if (state == LUTRA_FEED_READY && v->lost && v->rec) {
         v->lost = 0;
+        v->reconciled = 0;
         reconcile_again(v->rec);
     }
     live_arm(lv);
@@ -1450,6 +1451,7 @@ static void live_ctl_status(void *ud, ctl_status *st)
         out->version = live_connector_version(v);
         out->path = v->ph ? plugin_path(v->ph) : "";
         out->reloading = v->reloading;
+        out->reconciled = v->reconciled;
     }
     for (size_t i = 0; i < engine_strategy_count(lv->eng) && i < CONFIG_MAX_STRATEGIES; i++) {
         strategy *s = engine_strategy_at(lv->eng, i);

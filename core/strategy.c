@@ -38,6 +38,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "json_write.h"
 #include "strategy_impl.h"
 #include "watchdog.h"
 
@@ -760,44 +761,53 @@ int strategy_wants_bars(const strategy *s)
 
 /* ---- Params as JSON ---- */
 
-static void strategy_json_string(luaL_Buffer *b, const char *str, size_t len)
+/* A param read off the Lua stack before it is written: a luaL_Buffer must
+ * find the stack as it left it, so nothing may stay pushed while it grows.
+ * The strings stay alive in the keys and params tables. */
+typedef struct strategy_json_param {
+    const char *key, *str;
+    size_t key_len, str_len;
+    int type, boolean;
+    double num;
+} strategy_json_param;
+
+static void strategy_json_put(void *b, const char *p, size_t n)
 {
-    char esc[8];
-    luaL_addchar(b, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)str[i];
-        if (c == '"' || c == '\\') {
-            luaL_addchar(b, '\\');
-            luaL_addchar(b, (char)c);
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            luaL_addstring(b, esc);
-        } else {
-            luaL_addchar(b, (char)c);
-        }
-    }
-    luaL_addchar(b, '"');
+    luaL_addlstring(b, p, n);
 }
 
-static void strategy_json_value(luaL_Buffer *b, lua_State *L, int idx)
+/* The param whose key is keys[i]. */
+static void strategy_json_param_get(lua_State *L, int params, int keys, int i,
+                                    strategy_json_param *p)
+{
+    lua_rawgeti(L, keys, i);
+    p->key = lua_tolstring(L, -1, &p->key_len);
+    lua_gettable(L, params);
+    p->type = lua_type(L, -1);
+    p->num = lua_tonumber(L, -1);
+    p->boolean = lua_toboolean(L, -1);
+    p->str = p->type == LUA_TSTRING ? lua_tolstring(L, -1, &p->str_len) : NULL;
+    lua_pop(L, 1);
+}
+
+static void strategy_json_param_put(luaL_Buffer *b, const strategy_json_param *p)
 {
     char num[32];
-    size_t len;
-    const char *str;
 
-    switch (lua_type(L, idx)) {
+    json_write_string(strategy_json_put, b, p->key, p->key_len);
+    luaL_addchar(b, ':');
+    switch (p->type) {
     case LUA_TNUMBER:
-        if (isfinite(lua_tonumber(L, idx)))
-            luaL_addstring(b, strategy_format_number(lua_tonumber(L, idx), num, sizeof num));
+        if (isfinite(p->num))
+            luaL_addstring(b, strategy_format_number(p->num, num, sizeof num));
         else
             luaL_addstring(b, "null");
         break;
     case LUA_TBOOLEAN:
-        luaL_addstring(b, lua_toboolean(L, idx) ? "true" : "false");
+        luaL_addstring(b, p->boolean ? "true" : "false");
         break;
     case LUA_TSTRING:
-        str = lua_tolstring(L, idx, &len);
-        strategy_json_string(b, str, len);
+        json_write_string(strategy_json_put, b, p->str, p->str_len);
         break;
     default:
         luaL_addstring(b, "null");
@@ -808,10 +818,9 @@ static void strategy_json_value(luaL_Buffer *b, lua_State *L, int idx)
 static int strategy_params_json_protected(lua_State *L)
 {
     strategy *s = lua_touserdata(L, 1);
+    strategy_json_param p;
     int params, keys, n;
     luaL_Buffer b;
-    size_t len;
-    const char *key;
 
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
     lua_getfield(L, -1, "params");
@@ -828,13 +837,8 @@ static int strategy_params_json_protected(lua_State *L)
     for (int i = 1; i <= n; i++) {
         if (i > 1)
             luaL_addchar(&b, ',');
-        lua_rawgeti(L, keys, i);
-        key = lua_tolstring(L, -1, &len);
-        strategy_json_string(&b, key, len);
-        luaL_addchar(&b, ':');
-        lua_gettable(L, params);
-        strategy_json_value(&b, L, -1);
-        lua_pop(L, 1);
+        strategy_json_param_get(L, params, keys, i, &p);
+        strategy_json_param_put(&b, &p);
     }
     luaL_addchar(&b, '}');
     luaL_pushresult(&b);

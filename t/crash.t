@@ -38,14 +38,12 @@ use strict;
 use warnings;
 use File::Temp ();
 use JSON::PP ();
-use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 use lib 't/lib';
-use LutraTest qw(lutra_bin slurp start_mock_binance mock_http);
+use LutraTest qw(lutra_bin slurp write_file start_mock_binance mock_http write_mock_keys
+                 mock_venue_lua start_run exit_status reap_or_kill kill_run stop_run);
 
-my $KEY = 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A';
-my $SECRET = 'NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j';
 my $SYMBOL = 'BTCUSDT';
 my $STRATEGY = 'crash';
 my $KILLS = $ENV{CRASH_KILLS} // 50;
@@ -70,59 +68,9 @@ my $dir = File::Temp::tempdir('lutra-crash-XXXXXX', TMPDIR => 1, CLEANUP => !$EN
 diag("CRASH_KEEP: logs and store in $dir") if $ENV{CRASH_KEEP};
 srand($SEED);
 
-# ---- Processes: every lutra started is killed and reaped at the end ----
-
-my (%running, %exited);
-END {
-    kill 'KILL', keys %running;
-    waitpid($_, 0) for keys %running;
-}
-
-my $runs = 0;
-# Start `lutra run`; @return (pid, log path).
-sub start_run {
-    my ($config, $crash) = @_;
-    my $log = sprintf('%s/run%04d.log', $dir, ++$runs);
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', "$log.out" or die;
-        open STDERR, '>', $log or die;
-        $ENV{LUTRA_CRASHPOINT} = $crash if $crash;
-        { exec lutra_bin(), 'run', '--config', $config }
-        print STDERR "exec @{[lutra_bin()]}: $!\n";
-        POSIX::_exit(127); # not exit: the END blocks are the parent's
-    }
-    $running{$pid} = 1;
-    return ($pid, $log);
-}
+# ---- Processes (LutraTest kills and reaps every lutra left at the end) ----
 
 sub seconds_left { my $left = $deadline - time; return $left > 0 ? $left : 0 }
-
-# The wait status of a process that ended, undef while it runs.
-sub exit_status {
-    my ($pid) = @_;
-    if ($running{$pid} && waitpid($pid, POSIX::WNOHANG()) == $pid) {
-        delete $running{$pid};
-        $exited{$pid} = $?;
-    }
-    return $exited{$pid};
-}
-
-# Wait for the process to end, at most $seconds. @return its wait status,
-# or undef while it runs.
-sub reap {
-    my ($pid, $seconds) = @_;
-    for (my $end = time + $seconds; ; sleep 0.02) {
-        my $status = exit_status($pid);
-        return $status if defined $status || time >= $end;
-    }
-}
-
-sub kill_and_reap {
-    my ($pid) = @_;
-    kill 'KILL', $pid;
-    return reap($pid, $WAIT_S);
-}
 
 # Wait until the log matches $re or the process ends, at most $seconds.
 # @return 1 when it matched.
@@ -144,28 +92,16 @@ sub log_tail {
 
 # ---- Configuration ----
 
-sub write_file {
-    my ($path, $text, $mode) = @_;
-    open my $o, '>', $path or die "$path: $!";
-    print $o $text;
-    close $o;
-    chmod $mode, $path if $mode;
-    return $path;
-}
-
 my (undef, $rest, $ws) = start_mock_binance($dir);
-write_file("$dir/key", "$KEY\n", 0600);
-write_file("$dir/secret", "$SECRET\n", 0600);
+write_mock_keys($dir);
 
 sub config {
     my ($trade) = @_;
+    my $venue = mock_venue_lua($dir, $rest, $ws, symbols => [$SYMBOL]);
     return write_file("$dir/$trade.lua", <<"LUA");
 return { mode = 'live', cancel_on_stop = false, state_dir = '$dir/state',
   log = { level = 'info' },
-  venues = { binance = { connector = 'binance',
-    rest_url = 'http://127.0.0.1:$rest', ws_url = 'ws://127.0.0.1:$ws',
-    api_key = { file = '$dir/key' }, api_secret = { file = '$dir/secret' },
-    symbols = { '$SYMBOL' } } },
+  venues = { $venue },
   strategies = { { name = '$STRATEGY', script = 't/strategies/crash_trader.lua',
                    venue = 'binance', params = { symbol = '$SYMBOL', trade = $trade } } } }
 LUA
@@ -184,8 +120,7 @@ sub mock_control {
 
 sub venue_get {
     my ($path, $query) = @_;
-    my ($status, $body) = mock_http($rest, 'GET', $path, signed => 1, key => $KEY,
-                                    secret => $SECRET, query => $query);
+    my ($status, $body) = mock_http($rest, 'GET', $path, signed => 1, query => $query);
     die "GET $path?$query: $status $body\n" unless $status == 200;
     return JSON::PP::decode_json($body);
 }
@@ -336,18 +271,18 @@ sub trade_and_die {
     my $crash = $point ? "$point->[0]:" . (1 + int(rand($point->[1]))) : undef;
     my $pause = 0.2 + rand(1.3);
     mock_control('/mock/feed', 'paused=false');
-    my ($pid, $log) = start_run($TRADE, $crash);
+    my ($pid, $log) = start_run($TRADE, env => { LUTRA_CRASHPOINT => $crash });
     if ($crash) {
-        my $status = reap($pid, $WAIT_S);
-        return (0, "(crash point $crash not reached in $WAIT_S s)", $log, kill_and_reap($pid))
-            unless defined $status;
+        my $status = reap_or_kill($pid, $WAIT_S);
+        return (0, "(crash point $crash not reached in $WAIT_S s)", $log, $status)
+            if $status == -1;
         my $died = ($status & 127) == 9 && slurp($log) =~ /crashpoint reached/;
         return ($died, "at crash point $crash", $log, $status);
     }
     my $started = wait_log($pid, $log, qr/starting strategies/, $WAIT_S);
-    return (0, '(the strategies did not start)', $log, kill_and_reap($pid)) unless $started;
+    return (0, '(the strategies did not start)', $log, kill_run($pid, $WAIT_S)) unless $started;
     sleep $pause;
-    my $status = kill_and_reap($pid);
+    my $status = kill_run($pid, $WAIT_S);
     return (defined $status && ($status & 127) == 9, sprintf('by the test %.2f s in', $pause),
             $log, $status);
 }
@@ -366,7 +301,7 @@ sub check_restart {
     unless (ok(wait_log($pid, $log, qr/crash-trader ready/, $WAIT_S),
                "cycle $cycle: the restart reconciled and started the strategy")) {
         diag(log_tail($log, 30));
-        kill_and_reap($pid);
+        kill_run($pid, $WAIT_S);
         return 0;
     }
     my ($diff) = settled_differences();
@@ -377,8 +312,7 @@ sub check_restart {
     my $check = `@{[lutra_bin()]} state check --state $dir/state 2>&1`;
     my $consistent = is($? >> 8, 0, "cycle $cycle: lutra state check finds the store consistent")
         or diag($check);
-    kill 'TERM', $pid;
-    my $status = reap($pid, $WAIT_S) // kill_and_reap($pid);
+    my $status = stop_run($pid, $WAIT_S);
     is($status, 0, "cycle $cycle: SIGTERM stops the restart, exit 0") or diag(log_tail($log, 20));
     return !@$diff && $consistent && $status == 0 ? 1 : 0;
 }

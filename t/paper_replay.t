@@ -23,10 +23,10 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use IO::Uncompress::Gunzip ();
 use List::Util qw(min);
-use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use LutraTest qw(lutra_bin run_lutra shared_data tempdir slurp start_mock_binance);
+use LutraTest qw(lutra_bin run_lutra shared_data tempdir slurp write_file start_mock_binance
+                 mock_venue_lua start_run exit_status stop_run);
 
 my $capture  = shared_data('hftbacktest/spot/btcusdt_20240808.gz');
 my $strategy = 't/strategies/paper_replay.lua';
@@ -56,14 +56,14 @@ sub session {
     my ($name, $latency) = @_;
     my $sub = tempdir();
     my ($config, $rec) = ("$sub/paper.lua", "$sub/rec.gz");
+    my $venue = mock_venue_lua($sub, $rest, $ws, keys => 0);
 
     write_file($config, <<"LUA");
 return { mode = 'paper', cancel_on_stop = true, cash = 100000, balances = { BTC = 1 },
   state_dir = '$sub/state',
   seed = 7, fees = { maker = 1, taker = 4 }, queue_model = 'optimistic',
   $latency  risk = { max_open_orders = 10, orders_per_second = 1000 },
-  venues = { binance = { connector = 'binance', rest_url = 'http://127.0.0.1:$rest',
-    ws_url = 'ws://127.0.0.1:$ws', symbols = { 'BTCUSDT' } } },
+  venues = { $venue },
   strategies = { { name = 'mm', script = '$strategy', venue = 'binance' } } }
 LUA
     my ($status, $paper_log) = run_paper($config, $rec);
@@ -104,25 +104,14 @@ LUA
 # SIGTERM. @return (exit status, stderr).
 sub run_paper {
     my ($config, $rec) = @_;
-    my $err = "$config.err";
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', '/dev/null' or die;
-        open STDERR, '>', $err or die;
-        exec lutra_bin(), 'run', '--config', $config, '--record', $rec or die "exec: $!";
-    }
-    my $exited = 0;
-    for (my $end = time + $deadline_s; time < $end; sleep 0.1) {
-        last if ($exited = waitpid($pid, WNOHANG)) == $pid;
+    my ($pid, $err) = start_run($config, log => "$config.err", args => ['--record', $rec]);
+    for (my $end = time + $deadline_s; time < $end && !defined exit_status($pid); sleep 0.1) {
         my %n = counts(decisions(slurp($err), undef));
         # A margin: the lines of the last moments are not compared.
         last unless grep { ($n{$_} // 0) < $want{$_} + 2 } keys %want;
     }
-    if ($exited != $pid) {
-        kill 'TERM', $pid;
-        waitpid($pid, 0);
-    }
-    my $status = $? & 127 ? 128 + ($? & 127) : $? >> 8;
+    my $wait = exit_status($pid) // stop_run($pid);
+    my $status = $wait & 127 ? 128 + ($wait & 127) : $wait >> 8;
     return ($status, slurp($err));
 }
 
@@ -163,11 +152,4 @@ sub last_receive_ns {
         $last = $1 if $line =~ /^(\d+) /;
     }
     return $last;
-}
-
-sub write_file {
-    my ($path, $text) = @_;
-    open my $f, '>', $path or die "$path: $!";
-    print $f $text;
-    close $f or die "$path: $!";
 }

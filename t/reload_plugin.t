@@ -31,23 +31,14 @@ use JSON::PP ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 use lib 't/lib';
-use LutraTest qw(lutra_bin tempdir slurp wait_for start_mock_binance mock_http run_lutra);
+use LutraTest qw(lutra_bin tempdir slurp write_file wait_for mock_http start_quiet_mock
+                 mock_venue_lua run_lutra start_run stop_run);
 
-my $KEY = 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A';
-my $SECRET = 'NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j';
 my $WAIT_S = 20;
 my $build = dirname(lutra_bin());
 
 my $dir = tempdir();
-my (undef, $rest, $ws) = start_mock_binance($dir, '--quiet-book');
-mock_http($rest, 'POST', '/mock/level', query => "symbol=BTCUSDT&side=$_->[0]&price=$_->[1]&qty=1")
-    for ['bid', '59999'], ['ask', '60001'];
-for my $f (['key', $KEY], ['secret', $SECRET]) {
-    open my $o, '>', "$dir/$f->[0]" or die;
-    print $o "$f->[1]\n";
-    close $o;
-    chmod 0600, "$dir/$f->[0]";
-}
+my ($rest, $ws) = start_quiet_mock($dir);
 
 # The venue's connector is a file of ours, replaced the way a deploy does:
 # a new file renamed over the old one.
@@ -58,32 +49,18 @@ sub deploy {
 }
 deploy("$build/plugins/binance.so");
 
-my $config = "$dir/live.lua";
-open my $c, '>', $config or die;
-print $c <<"LUA";
+my $venue = mock_venue_lua($dir, $rest, $ws, connector => "$dir/binance.so");
+my $config = write_file("$dir/live.lua", <<"LUA");
 return { mode = 'live', cancel_on_stop = false, state_dir = '$dir/state',
   log = { level = 'info' },
-  venues = { binance = { connector = '$dir/binance.so',
-    rest_url = 'http://127.0.0.1:$rest', ws_url = 'ws://127.0.0.1:$ws',
-    api_key = { file = '$dir/key' }, api_secret = { file = '$dir/secret' },
-    symbols = { 'BTCUSDT' } } },
+  venues = { $venue },
   strategies = { { name = 'trader', script = 't/strategies/reload_trader.lua', venue = 'binance',
                    params = { total = 80 } } } }
 LUA
-close $c;
 
-my $log = "$dir/run.log";
-my $pid = fork() // die "fork: $!";
-if ($pid == 0) {
-    open STDOUT, '>', "$log.out" or die;
-    open STDERR, '>', $log or die;
-    exec lutra_bin(), 'run', '--config', $config or die "exec: $!";
-}
-END {
-    kill 'KILL', $pid if $pid && kill 0, $pid;
-    # RELOAD_PLUGIN_LOG=FILE keeps lutra's log, to read after a failure.
-    copy($log, $ENV{RELOAD_PLUGIN_LOG}) if $ENV{RELOAD_PLUGIN_LOG};
-}
+my ($pid, $log) = start_run($config);
+# RELOAD_PLUGIN_LOG=FILE keeps lutra's log, to read after a failure.
+END { copy($log, $ENV{RELOAD_PLUGIN_LOG}) if $log && $ENV{RELOAD_PLUGIN_LOG}; }
 
 sub ctl { return run_lutra('ctl', '--config', $config, @_) }
 
@@ -184,8 +161,8 @@ deploy("$build/t/fixtures/binance_reload.so");
 ok(wait_for($log, qr/reload-trader done"? placed=(\d+)/, $WAIT_S), 'E: the strategy placed all its orders')
     or diag(slurp($log));
 sub open_at_mock {
-    my ($status, $body) = mock_http($rest, 'GET', '/api/v3/openOrders', signed => 1, key => $KEY,
-        secret => $SECRET, query => 'symbol=BTCUSDT');
+    my ($status, $body) = mock_http($rest, 'GET', '/api/v3/openOrders', signed => 1,
+        query => 'symbol=BTCUSDT');
     return $status == 200 ? join(' ', sort map { $_->{clientOrderId} } @{ JSON::PP::decode_json($body) }) : "HTTP $status";
 }
 sub dump_state {
@@ -254,10 +231,5 @@ ok(wait_count(qr/connector reload complete"? venue=binance/, $complete_before + 
 is(wait_reloaded()->{state}, 'ready', 'H: the venue is ready again');
 
 # ---- the end ----
-kill 'TERM', $pid;
-my $reaped = 0;
-for (my $end = time + $WAIT_S; time < $end && !$reaped; sleep 0.05) {
-    $reaped = waitpid($pid, 1) == $pid;
-}
-ok($reaped && $? == 0, 'lutra stopped cleanly') or diag(slurp($log));
+is(stop_run($pid, $WAIT_S), 0, 'lutra stopped cleanly') or diag(slurp($log));
 ok(!-e "$dir/state/ctl.sock", 'the control socket is gone with it');

@@ -35,13 +35,12 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "http.h"
 #include "json.h"
 #include "live.h"
 #include "log.h"
 #include "loop.h"
 #include "mock_binance.h"
-#include "mock_sign.h"
+#include "mock_client.h"
 #include "order.h"
 #include "state.h"
 #include "tap.h"
@@ -54,7 +53,6 @@
 #define RELOADS 100
 #define QUIET_MS 150      /* the watcher's; BURST_WRITES a tick apart fit in it */
 #define BURST_WRITES 3
-#define REST_DEADLINE_MS 5000
 
 static char tmp_dir[] = "/tmp/lutra-reload-XXXXXX";
 static char key_path[PATH_MAX], secret_path[PATH_MAX], probe_log[PATH_MAX];
@@ -506,59 +504,6 @@ static void deadline(loop_timer *t, void *ud)
 
 /* ---- The mock and the store, afterwards ---- */
 
-typedef struct rest_answer {
-    int done, status;
-    char *body;
-} rest_answer;
-
-static void rest_done(void *ud, uint64_t id, const http_response *r)
-{
-    rest_answer *a = ud;
-    (void)id;
-    a->done = 1;
-    a->status = r->status;
-    if ((a->body = malloc(r->body_len + 1))) {
-        memcpy(a->body, r->body, r->body_len);
-        a->body[r->body_len] = '\0';
-    }
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A signed GET; @return the HTTP status (0: no answer), the body in a
- * (the caller frees it). */
-static int rest_get(const mock_binance *mx, const char *path, const char *query, rest_answer *a)
-{
-    char err[512], signed_query[1024], sig[65], url[1400];
-    const char *headers[] = {"X-MBX-APIKEY: " MOCK_BINANCE_API_KEY};
-    http_client *http;
-    loop *lp;
-
-    memset(a, 0, sizeof *a);
-    snprintf(signed_query, sizeof signed_query, "%s&timestamp=%lld", query, (long long)now_ms());
-    if (msign_hmac_hex(MOCK_BINANCE_API_SECRET, signed_query, strlen(signed_query), sig) != 0)
-        bail_out("cannot sign");
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s?%s&signature=%s",
-             mock_binance_rest_port(mx), path, signed_query, sig);
-    if (!(lp = loop_new(err, sizeof err)) || !(http = http_new(loop_base(lp), NULL, err, sizeof err)))
-        bail_out("http: %s", err);
-    http_request req = {.method = "GET", .url = url, .headers = headers, .nheaders = 1};
-    if (http_send(http, &req, rest_done, a, err, sizeof err) == 0)
-        bail_out("http_send: %s", err);
-    for (int64_t end = mono_ms() + REST_DEADLINE_MS; !a->done && mono_ms() < end;) {
-        loop_run_nowait(lp);
-        usleep(1000);
-    }
-    http_free(http);
-    loop_free(lp);
-    return a->status;
-}
-
 #define MAX_ORDERS 1000
 
 typedef struct order_seen {
@@ -586,15 +531,15 @@ static void mock_orders(const mock_binance *mx, order_list *out)
     json_parser *p = json_parser_new();
     json_value root, item, v;
     json_iter it;
-    rest_answer a;
+    mock_client_answer a;
     const char *str;
     size_t len;
 
     memset(out, 0, sizeof *out);
-    if (rest_get(mx, "/api/v3/allOrders", "symbol=" SYM "&limit=1000", &a) != 200 || !p ||
-        !a.body || json_parse(p, a.body, strlen(a.body), &root) != 0 ||
+    if (mock_client_get(mx, "/api/v3/allOrders", "symbol=" SYM "&limit=1000", &a) != 200 || !p ||
+        json_parse(p, a.body, strlen(a.body), &root) != 0 ||
         json_array_begin(&root, &it) != 0) {
-        diag("allOrders: HTTP %d %s", a.status, a.body ? a.body : "");
+        diag("allOrders: HTTP %d %s", a.status, a.body);
     } else {
         out->ok = 1;
         while (out->n < MAX_ORDERS && json_array_next(&it, &item) == 1) {
@@ -606,7 +551,7 @@ static void mock_orders(const mock_binance *mx, order_list *out)
             lower(o->status);
         }
     }
-    free(a.body);
+    mock_client_free(&a);
     json_parser_free(p);
 }
 

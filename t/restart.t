@@ -17,73 +17,24 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use lib 't/lib';
-use LutraTest qw(lutra_bin tempdir slurp wait_for start_mock_binance mock_http);
+use LutraTest qw(lutra_bin tempdir slurp write_file wait_for mock_http start_quiet_mock
+                 mock_venue_lua start_run reap_or_kill stop_run);
 
-my $KEY = 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A';
-my $SECRET = 'NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j';
 my $WAIT_S = 20;
 
 my $dir = tempdir();
-my (undef, $rest, $ws) = start_mock_binance($dir, '--quiet-book');
-mock_http($rest, 'POST', '/mock/level', query => "symbol=BTCUSDT&side=$_->[0]&price=$_->[1]&qty=1")
-    for ['bid', '59999'], ['ask', '60001'];
-
-for my $f (['key', $KEY], ['secret', $SECRET]) {
-    open my $o, '>', "$dir/$f->[0]" or die;
-    print $o "$f->[1]\n";
-    close $o;
-    chmod 0600, "$dir/$f->[0]";
-}
+my ($rest, $ws) = start_quiet_mock($dir);
 
 sub config {
     my ($action, $price, $venue_extra) = @_;
-    $venue_extra //= '';
-    my $path = "$dir/$action.lua";
-    open my $o, '>', $path or die;
-    print $o <<"LUA";
+    my $venue = mock_venue_lua($dir, $rest, $ws, extra => $venue_extra);
+    return write_file("$dir/$action.lua", <<"LUA");
 return { mode = 'live', cancel_on_stop = false, state_dir = '$dir/state',
   log = { level = 'info' },
-  venues = { binance = { connector = 'binance',
-    rest_url = 'http://127.0.0.1:$rest', ws_url = 'ws://127.0.0.1:$ws',
-    api_key = { file = '$dir/key' }, api_secret = { file = '$dir/secret' },
-    symbols = { 'BTCUSDT' }, $venue_extra } },
+  venues = { $venue },
   strategies = { { name = 'probe', script = 't/strategies/restart_probe.lua', venue = 'binance',
                    params = { action = '$action', price = ${\ ($price // 59000)} } } } }
 LUA
-    close $o;
-    return $path;
-}
-
-my $run = 0;
-# Start lutra run; @return (pid, log path).
-sub start_run {
-    my ($config, $crash) = @_;
-    my $log = "$dir/run" . ++$run . '.log';
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', "$log.out" or die;
-        open STDERR, '>', $log or die;
-        $ENV{LUTRA_CRASHPOINT} = $crash if $crash;
-        exec lutra_bin(), 'run', '--config', $config or die "exec: $!";
-    }
-    return ($pid, $log);
-}
-
-# Wait for the process to end (at most $WAIT_S); @return its raw wait status.
-sub reap {
-    my ($pid) = @_;
-    for (my $end = time + $WAIT_S; time < $end; sleep 0.05) {
-        return $? if waitpid($pid, 1) == $pid;   # WNOHANG
-    }
-    kill 'KILL', $pid;
-    waitpid($pid, 0);
-    return -1;
-}
-
-sub stop_run {
-    my ($pid) = @_;
-    kill 'TERM', $pid;
-    return reap($pid);
 }
 
 sub dump_state {
@@ -105,14 +56,13 @@ sub position_qty {
 
 sub mock_order {
     my ($id) = @_;
-    my ($status, $body) = mock_http($rest, 'GET', '/api/v3/order', signed => 1, key => $KEY,
-        secret => $SECRET, query => "symbol=BTCUSDT&origClientOrderId=$id");
+    my ($status, $body) = mock_http($rest, 'GET', '/api/v3/order', signed => 1,
+        query => "symbol=BTCUSDT&origClientOrderId=$id");
     return $status == 200 ? JSON::PP::decode_json($body) : { code => ($body =~ /"code":(-?\d+)/)[0] };
 }
 
 sub mock_btc {
-    my ($status, $body) = mock_http($rest, 'GET', '/api/v3/account', signed => 1, key => $KEY,
-        secret => $SECRET);
+    my ($status, $body) = mock_http($rest, 'GET', '/api/v3/account', signed => 1);
     my ($b) = grep { $_->{asset} eq 'BTC' } @{ JSON::PP::decode_json($body)->{balances} };
     return $b->{free} + $b->{locked};
 }
@@ -126,12 +76,12 @@ my ($pid, $log) = start_run(config('rest', 59000));
 my $first = wait_for($log, qr/restart-probe placed (\S+) /, $WAIT_S);
 ok($first, 'A: the strategy placed an order') or diag(slurp($log));
 ok(wait_for($log, qr/restart-probe order \Q$first\E new/, $WAIT_S), "A: $first rests at the venue");
-is(stop_run($pid), 0, 'A: stopped cleanly');
+is(stop_run($pid, $WAIT_S), 0, 'A: stopped cleanly');
 
 # ---- while down: the order fills, and an order is placed by hand ----
 mock_http($rest, 'POST', '/mock/trade', query => 'symbol=BTCUSDT&price=58990&qty=0.01&buyerMaker=true');
 is(mock_order($first)->{status}, 'FILLED', "the venue filled $first while lutra was down");
-my ($hs) = mock_http($rest, 'POST', '/api/v3/order', signed => 1, key => $KEY, secret => $SECRET,
+my ($hs) = mock_http($rest, 'POST', '/api/v3/order', signed => 1,
     query => 'symbol=BTCUSDT&side=SELL&type=LIMIT&timeInForce=GTC&quantity=0.001&price=70000'
            . '&newClientOrderId=byhand1');
 is($hs, 200, 'an order placed by hand at the venue');
@@ -146,13 +96,13 @@ ok(index($text, 'restart-probe start') < index($text, "restart-probe fill $first
    'B: on_start came first, then what changed while down');
 like($text, qr/restart-probe order \Q$first\E filled/, 'B: on_order heard it filled');
 like($text, qr/not sent by lutra: left alone.*order=byhand1/, 'B: the hand-placed order reported, left alone');
-is(stop_run($pid), 0, 'B: stopped cleanly');
+is(stop_run($pid, $WAIT_S), 0, 'B: stopped cleanly');
 my $st = dump_state();
 is(order_of($st, $first)->{status}, 'filled', "B: the store has $first filled");
 
 # ---- C: killed between committing an order and sending it ----
-($pid, $log) = start_run(config('rest', 58000), 'order-committed:1');
-my $status = reap($pid);
+($pid, $log) = start_run(config('rest', 58000), env => { LUTRA_CRASHPOINT => 'order-committed:1' });
+my $status = reap_or_kill($pid, $WAIT_S);
 is($status & 127, 9, 'C: the crash point killed lutra (SIGKILL)') or diag(slurp($log));
 my ($unsent) = slurp($log) =~ /restart-probe placed (\S+) /;
 $st = dump_state();
@@ -163,13 +113,13 @@ is(mock_order($unsent // 'none')->{code}, -2013, 'C: the venue never got it');
 ($pid, $log) = start_run(config('none'));
 ok(wait_for($log, qr/restart-probe order \Q$unsent\E rejected/, $WAIT_S), 'D: on_order heard it rejected')
     or diag(slurp($log));
-is(stop_run($pid), 0, 'D: stopped cleanly');
+is(stop_run($pid, $WAIT_S), 0, 'D: stopped cleanly');
 is(mock_order($unsent)->{code}, -2013, 'D: it was never sent');
 
 # ---- E: killed between a fill arriving and its commit ----
 my $btc_before = mock_btc();
-($pid, $log) = start_run(config('market'), 'fill-received:1');
-$status = reap($pid);
+($pid, $log) = start_run(config('market'), env => { LUTRA_CRASHPOINT => 'fill-received:1' });
+$status = reap_or_kill($pid, $WAIT_S);
 is($status & 127, 9, 'E: the crash point killed lutra at the fill') or diag(slurp($log));
 my ($market) = slurp($log) =~ /restart-probe placed (\S+) /;
 is(mock_order($market // 'none')->{status}, 'FILLED', 'E: the venue filled it');
@@ -178,7 +128,7 @@ is(mock_order($market // 'none')->{status}, 'FILLED', 'E: the venue filled it');
 ($pid, $log) = start_run(config('none'));
 ok(wait_for($log, qr/restart-probe order \Q$market\E filled/, $WAIT_S), 'F: on_order heard it filled')
     or diag(slurp($log));
-is(stop_run($pid), 0, 'F: stopped cleanly');
+is(stop_run($pid, $WAIT_S), 0, 'F: stopped cleanly');
 $st = dump_state();
 is(position_qty($st), 0.002, 'F: the position holds both fills, each once');
 my ($bal) = grep { $_->{asset} eq 'BTC' } @{ $st->{balances} // [] };
@@ -187,7 +137,7 @@ is($bal ? $bal->{free} + $bal->{locked} : -1, mock_btc() + 0, "F: the store's BT
 # ---- G: one more restart changes nothing ----
 ($pid, $log) = start_run(config('none'));
 wait_for($log, qr/restart-probe status ready/, $WAIT_S);
-stop_run($pid);
+stop_run($pid, $WAIT_S);
 my @fills = slurp($log) =~ /restart-probe fill/g;
 is(scalar @fills, 0, 'G: no fill heard again');
 
@@ -196,9 +146,9 @@ is(scalar @fills, 0, 'G: no fill heard again');
 my $rest2 = wait_for($log, qr/restart-probe placed (\S+) /, $WAIT_S);
 ok($rest2 && wait_for($log, qr/restart-probe order \Q$rest2\E new/, $WAIT_S), 'I: an order rests')
     or diag(slurp($log));
-stop_run($pid);
-($pid, $log) = start_run(config('cancel'), 'cancel-committed:1');
-$status = reap($pid);
+stop_run($pid, $WAIT_S);
+($pid, $log) = start_run(config('cancel'), env => { LUTRA_CRASHPOINT => 'cancel-committed:1' });
+$status = reap_or_kill($pid, $WAIT_S);
 is($status & 127, 9, 'I: the crash point killed lutra before the cancel left') or diag(slurp($log));
 is(order_of(dump_state(), $rest2 // '')->{status}, 'pending_cancel', 'I: the store has it pending_cancel');
 is(mock_order($rest2 // 'none')->{status}, 'NEW', 'I: the venue still has it open');
@@ -207,14 +157,14 @@ is(mock_order($rest2 // 'none')->{status}, 'NEW', 'I: the venue still has it ope
 ($pid, $log) = start_run(config('none'));
 ok(wait_for($log, qr/restart-probe order \Q$rest2\E canceled/, $WAIT_S),
    'J: the cancel was sent again, and on_order heard it canceled') or diag(slurp($log));
-is(stop_run($pid), 0, 'J: stopped cleanly');
+is(stop_run($pid, $WAIT_S), 0, 'J: stopped cleanly');
 is(mock_order($rest2)->{status}, 'CANCELED', 'J: the venue cancelled it');
 
 # ---- H: adopt_orders takes the hand-placed order as lutra's ----
 ($pid, $log) = start_run(config('none', undef, 'adopt_orders = true'));
 ok(wait_for($log, qr/open order at the venue adopted.*order=byhand1/, $WAIT_S),
    'H: the hand-placed order is adopted') or diag(slurp($log));
-is(stop_run($pid), 0, 'H: stopped cleanly');
+is(stop_run($pid, $WAIT_S), 0, 'H: stopped cleanly');
 my $adopted = order_of(dump_state(), 'byhand1');
 ok(($adopted->{status} // '') eq 'new' && ($adopted->{strategy} // 'x') eq '',
    'H: the store holds it open, owned by no strategy');

@@ -24,19 +24,17 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "http.h"
 #include "json.h"
 #include "live.h"
 #include "log.h"
 #include "loop.h"
 #include "mock_binance.h"
-#include "mock_sign.h"
+#include "mock_client.h"
 #include "tap.h"
 
 #define SYM "BTCUSDT"
 #define POLL_MS 50
 #define DEADLINE_MS 15000
-#define REST_DEADLINE_MS 5000
 #define ORDER_QTY_E5 100 /* the strategy's qty 0.001, in lots of 0.00001 */
 #define E5_TO_MEXCH 1000 /* 10^(MEXCH_SCALE - 5) */
 
@@ -221,81 +219,25 @@ static int run_once(const char *mode, mock_binance *mx)
     return rc;
 }
 
-/* ---- The mock's REST API, signed, on a loop of our own ---- */
-
-typedef struct rest_answer {
-    int done, status;
-    char body[8192];
-} rest_answer;
-
-static void rest_done(void *ud, uint64_t id, const http_response *r)
-{
-    rest_answer *a = ud;
-    (void)id;
-    a->done = 1;
-    a->status = r->status;
-    snprintf(a->body, sizeof a->body, "%.*s", (int)r->body_len, r->body);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* GET path?query&timestamp=..&signature=.. @return the HTTP status (0: no
- * answer), the body in a. */
-static int rest_get(const mock_binance *mx, const char *path, const char *query, rest_answer *a)
-{
-    char err[512], signed_query[1024], sig[65], url[1400];
-    const char *headers[] = {"X-MBX-APIKEY: " MOCK_BINANCE_API_KEY};
-    http_client *http;
-    loop *lp;
-
-    memset(a, 0, sizeof *a);
-    snprintf(signed_query, sizeof signed_query, "%s&timestamp=%lld", query, (long long)now_ms());
-    if (msign_hmac_hex(MOCK_BINANCE_API_SECRET, signed_query, strlen(signed_query), sig) != 0)
-        bail_out("cannot sign");
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s?%s&signature=%s",
-             mock_binance_rest_port(mx), path, signed_query, sig);
-    if (!(lp = loop_new(err, sizeof err)) || !(http = http_new(loop_base(lp), NULL, err, sizeof err)))
-        bail_out("http: %s", err);
-    http_request req = {.method = "GET", .url = url, .headers = headers, .nheaders = 1};
-    if (http_send(http, &req, rest_done, a, err, sizeof err) == 0)
-        bail_out("http_send: %s", err);
-    for (int64_t end = mono_ms() + REST_DEADLINE_MS; !a->done && mono_ms() < end;) {
-        loop_run_nowait(lp);
-        usleep(1000);
-    }
-    http_free(http);
-    loop_free(lp);
-    return a->status;
-}
+/* ---- What the mock holds ---- */
 
 /* The mock's open orders of SYM, or -1 when it would not say. */
 static int mock_open_orders(const mock_binance *mx)
 {
-    rest_answer a;
+    mock_client_answer a;
     json_parser *p = json_parser_new();
     json_value root, item;
     json_iter it;
     int n = -1;
 
-    if (rest_get(mx, "/api/v3/openOrders", "symbol=" SYM, &a) != 200) {
+    if (mock_client_get(mx, "/api/v3/openOrders", "symbol=" SYM, &a) != 200) {
         diag("openOrders: HTTP %d %s", a.status, a.body);
     } else if (p && json_parse(p, a.body, strlen(a.body), &root) == 0 &&
                json_array_begin(&root, &it) == 0) {
         for (n = 0; json_array_next(&it, &item) == 1;)
             n++;
     }
+    mock_client_free(&a);
     json_parser_free(p);
     return n;
 }
@@ -305,15 +247,20 @@ static int mock_open_orders(const mock_binance *mx)
 static int mock_knows(const mock_binance *mx, const char *client_id)
 {
     char query[256];
-    rest_answer a;
+    mock_client_answer a;
+    int known;
 
     snprintf(query, sizeof query, "symbol=" SYM "&origClientOrderId=%s", client_id);
-    if (rest_get(mx, "/api/v3/order", query, &a) == 200)
-        return 1;
-    if (strstr(a.body, "-2013"))
-        return 0;
-    diag("GET order %s: HTTP %d %s", client_id, a.status, a.body);
-    return -1;
+    if (mock_client_get(mx, "/api/v3/order", query, &a) == 200)
+        known = 1;
+    else if (strstr(a.body, "-2013"))
+        known = 0;
+    else {
+        diag("GET order %s: HTTP %d %s", client_id, a.status, a.body);
+        known = -1;
+    }
+    mock_client_free(&a);
+    return known;
 }
 
 /* ---- Tests ---- */
