@@ -482,7 +482,7 @@ static int read_int(walk *w, const key_spec *k, void *base)
     double v;
 
     whole.flags |= NUM_WHOLE;
-    whole.max = INT_MAX;
+    whole.max = k->max > 0 ? k->max : INT_MAX;
     if (walk_number(w, &whole, &v) < 0)
         return -1;
     *(int *)((char *)base + k->offset) = (int)v;
@@ -965,6 +965,8 @@ static const key_spec venue_keys[] = {
     {.name = "symbols", .read = read_symbols},
     {.name = "ws_max_age_s", .read = read_number, .offset = offsetof(config_venue, ws_max_age_s),
      .flags = NUM_ABOVE_MIN, .max = 86400},
+    {.name = "ws_spin_us", .read = read_int, .offset = offsetof(config_venue, ws_spin_us),
+     .max = CONFIG_MAX_WS_SPIN_US},
     {.name = "adopt_orders", .read = read_bool, .offset = offsetof(config_venue, adopt_orders)},
     {0}};
 
@@ -1379,6 +1381,7 @@ static const compare_rule venue_rules[] = {
     CMP_RULE("api_key", config_venue, api_key, CMP_SECRET, 0),
     CMP_RULE("api_secret", config_venue, api_secret, CMP_SECRET, 0),
     CMP_RULE("ws_max_age_s", config_venue, ws_max_age_s, CMP_NUMBER, 0),
+    CMP_RULE("ws_spin_us", config_venue, ws_spin_us, CMP_INT, 0),
     CMP_RULE("adopt_orders", config_venue, adopt_orders, CMP_INT, 0),
 };
 

@@ -24,6 +24,7 @@
 #define CONFIG_MAX_BALANCES 32
 #define CONFIG_MAX_PARAMS 64
 #define CONFIG_MAX_PLUGIN_PATHS 8
+#define CONFIG_MAX_WS_SPIN_US 1000000 /* venues.NAME.ws_spin_us: ws.c refuses more */
 
 /* A secret's source: never its value. */
 typedef struct config_secret {
@@ -46,6 +47,8 @@ typedef struct config_venue {
     char symbols[CONFIG_MAX_SYMBOLS][32];
     size_t nsymbols;
     double ws_max_age_s;   /* a WebSocket is replaced before it is this old; 0: the connector's */
+    int ws_spin_us;        /* the engine polls the venue's WebSockets this long after a message
+                            * before it sleeps (ws_config.spin_us); 0: it sleeps at once */
     int adopt_orders;      /* a restart takes open orders placed by hand as lutra's */
 } config_venue;
 

@@ -1584,6 +1584,7 @@ static plugin_instance *live_connector_instance(live_venue *v, plugin_handle *ph
     pl.ud = v;
     pl.record = live_record;
     pl.record_ud = v->lv;
+    pl.ws_spin_us = cv->ws_spin_us;
     return plugin_instance_create_live(ph, v->lv->reg, conf, live_on_event, v, &pl, why, whylen);
 }
 

@@ -50,6 +50,9 @@ typedef struct plugin_live {
      * valid during the call only; NULL: recording is off. */
     void (*record)(void *record_ud, int64_t recv_ns, const char *msg, size_t len);
     void *record_ud;
+    /* ws_config.spin_us of every WebSocket the instance opens (the venue's
+     * ws_spin_us); 0: the process default (ws_set_spin_default). */
+    int64_t ws_spin_us;
 } plugin_live;
 
 /*

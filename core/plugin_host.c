@@ -470,6 +470,7 @@ static lutra_ws *host_ws_open(lutra_host *h, const lutra_ws_config *cfg)
         .pong_timeout_ms = cfg->pong_timeout_ms,
         .seed = cfg->seed,
         .max_message = cfg->max_message,
+        .spin_us = live->ws_spin_us,
     };
     hd->u.ws.w = ws_open(loop_base(live->lp), &wc, err, sizeof err);
     if (!hd->u.ws.w) {

@@ -169,6 +169,12 @@ static const refusal refusals[] = {
      "config case: risk.max_open_orders: want a whole number <= 2147483647, got 3000000000"},
     {"return { risk = { max_open_orders = '20' } }",
      "config case: risk.max_open_orders: want a whole number >= 0, got a string"},
+    {"return { venues = { b = { ws_spin_us = -1 } } }",
+     "config case: venues.b.ws_spin_us: want a whole number >= 0, got -1"},
+    {"return { venues = { b = { ws_spin_us = 2.5 } } }",
+     "config case: venues.b.ws_spin_us: want a whole number >= 0, got 2.5"},
+    {"return { venues = { b = { ws_spin_us = 2000000 } } }",
+     "config case: venues.b.ws_spin_us: want a whole number <= 1000000, got 2000000"},
     {"return { risk = { max_order_notional = -5 } }",
      "config case: risk.max_order_notional: want a number >= 0, got -5"},
     {"return { risk = { max_order_qty = 0/0 } }",
@@ -373,6 +379,17 @@ static void test_sandbox(void)
        "a bytecode chunk is refused: %s", err);
 }
 
+/* venues.NAME.ws_spin_us: 0 unless set, and the value given when it is. */
+static void test_ws_spin(void)
+{
+    is_int(load_text("return { venues = { a = {}, b = { ws_spin_us = 2000 } } }"), 0,
+           "ws_spin_us loads: %s", err);
+    ok(cfg.nvenues == 2 && cfg.venues[0].ws_spin_us == 0 && cfg.venues[1].ws_spin_us == 2000,
+       "ws_spin_us: 0 unless set, 2000 as set");
+    is_int(load_text("return { venues = { b = { ws_spin_us = 1000000 } } }"), 0,
+           "ws_spin_us at its limit, one second, loads: %s", err);
+}
+
 static void test_limits(void)
 {
     expect_file_error("t/configs/runaway.lua",
@@ -432,6 +449,7 @@ int main(void)
     test_refusals();
     test_secrets_not_echoed();
     test_sandbox();
+    test_ws_spin();
     test_limits();
     test_lua_errors();
     test_examples();

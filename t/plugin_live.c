@@ -282,7 +282,10 @@ static plugin_handle *load_probe(void)
     return ph;
 }
 
-static plugin_instance *create_probe(plugin_handle *ph, rec *r, const char *close_after_echo)
+/* spin_us: plugin_live.ws_spin_us, which the host puts in the config of
+ * every WebSocket the probe opens. */
+static plugin_instance *create_probe(plugin_handle *ph, rec *r, const char *close_after_echo,
+                                     int64_t spin_us)
 {
     char rest[64], wsurl[64], err[512];
     snprintf(rest, sizeof rest, "http://127.0.0.1:%d", srv.port);
@@ -297,6 +300,7 @@ static plugin_instance *create_probe(plugin_handle *ph, rec *r, const char *clos
         .on_balance = on_balance,
         .on_state = on_state,
         .ud = r,
+        .ws_spin_us = spin_us,
     };
     plugin_instance *pi =
         plugin_instance_create_live(ph, reg, conf, on_event, NULL, &live, err, sizeof err);
@@ -482,11 +486,28 @@ static void test_offline(plugin_handle *ph)
     ok(pi == NULL && strstr(err, "needs a loop"), "a live context without a loop: %s", err);
 }
 
+/* The venue's ws_spin_us reaches ws_open: a value ws refuses (more than a
+ * second) fails the probe's start, and the host's log line names it
+ * (check_log). The first instance ran with 200 us, which ws accepts. */
+static void test_spin_refused(plugin_handle *ph)
+{
+    static rec r;
+    char err[512];
+    plugin_instance *pi = create_probe(ph, &r, "0", 2000000);
+
+    is_int(plugin_instance_start(pi, err, sizeof err), -1,
+           "ws_spin_us 2000000: the probe's WebSocket is not opened");
+    plugin_instance_destroy(pi);
+}
+
 static void check_log(char *log)
 {
     ok(log && strstr(log, "timer_add: not available offline"),
        "the offline refusal is logged");
     ok(log && !strstr(log, secret_value), "no log line holds the secret");
+    ok(log && strstr(log, "ws_open: ws ws://127.0.0.1:") &&
+           strstr(log, "spin_us 2000000 is not in 0..1000000"),
+       "ws_spin_us reached ws_config.spin_us: ws refused 2000000 by name");
     ok(log && strstr(log, "query_order: this plugin does not offer it") &&
            strstr(log, "built before lutra_plugin.query_order existed"),
        "the query_order refusal says why");
@@ -516,8 +537,8 @@ int main(void)
 
     setup();
     plugin_handle *ph = load_probe();
-    plugin_instance *a = create_probe(ph, &ra, "0");
-    plugin_instance *b = create_probe(ph, &rb, "1");
+    plugin_instance *a = create_probe(ph, &ra, "0", 200);
+    plugin_instance *b = create_probe(ph, &rb, "1", 0);
 
     test_start(a, &ra);
     test_submit(a, &ra);
@@ -526,6 +547,7 @@ int main(void)
     test_close_in_callback(b, &rb);
     test_destroy(a, &ra, b, &rb);
     test_offline(ph);
+    test_spin_refused(ph);
     plugin_unload(ph);
 
     char *log = release_stderr();
