@@ -747,6 +747,10 @@ static void fail_status(bn_call *k, const lutra_http_response *r)
     } else {
         snprintf(reason, sizeof reason, "binance HTTP %d", r->status);
     }
+    /* Binance: a 5XX is its own failure and "the execution status is
+     * UNKNOWN and could have been a success", whatever code it carries. */
+    if (r->status >= 500)
+        cls = BN_ERR_OUTCOME_UNKNOWN;
     call_fail(k, cls, reason);
 }
 
