@@ -543,6 +543,13 @@ static const struct {
 
 #define NVARIANTS (sizeof variants / sizeof variants[0])
 
+/* An order answered with d may have executed: -1000, -1006, -1007, and any
+ * HTTP 5XX whatever its code (rest-api.md). */
+static int outcome_unknown(const merr_doc *d)
+{
+    return d->outcome_unknown || d->http_status >= 500;
+}
+
 /* Every documented error whose outcome is known, the variants, then the
  * ones whose outcome is unknown (the strategy waits for each of those). */
 static void plan_rejects(void)
@@ -550,7 +557,7 @@ static void plan_rejects(void)
     nplan = nunknown = 0;
     for (int unknown = 0; unknown <= 1; unknown++) {
         for (size_t i = 0; i < merr_count() && nplan < PLAN_MAX; i++)
-            if (merr_at(i)->outcome_unknown == unknown) {
+            if (outcome_unknown(merr_at(i)) == unknown) {
                 plan_of[nplan++] = (reject_plan){merr_at(i), NULL};
                 nunknown += (size_t)unknown;
             }
@@ -570,7 +577,7 @@ static int unknown_resolved(void)
     char tag[32], id[64];
 
     for (size_t i = 0; i < nplan; i++) {
-        if (!plan_of[i].doc->outcome_unknown)
+        if (!outcome_unknown(plan_of[i].doc))
             continue;
         snprintf(tag, sizeof tag, "%zu", i + 1);
         tag_id(tag, id);
@@ -607,8 +614,7 @@ static void check_reject(const reject_plan *p, size_t i)
     tag_id(tag, id);
     rej = report(id, "rejected");
     snprintf(want, sizeof want, "binance %d %s: %s", p->doc->code, p->doc->name, plan_msg(p));
-    /* A 5XX leaves the outcome unknown whatever its code (rest-api.md). */
-    if (p->doc->outcome_unknown || p->doc->http_status >= 500) {
+    if (outcome_unknown(p->doc)) {
         ok(id[0] && !(rej && line_has(rej, want)) && heard(id, "new") == 0,
            "reject: %d %s (HTTP %d, outcome unknown) is not taken for a rejection", p->doc->code,
            p->doc->name, p->doc->http_status);
