@@ -818,11 +818,28 @@ int state_put_order_seq(state_store *st, uint64_t next, char *err, size_t errlen
 
 /* ---- Reads ---- */
 
+/* Look key up in db through the reads' transaction: @return 1 with *v
+ * (valid while that transaction lives), 0 not there, -1 with st's error
+ * naming what was read. The caller resets the reader when done. */
+static int state_lookup(state_store *st, MDB_txn *txn, int db, const void *key, size_t klen,
+                        MDB_val *v, const char *what, const char *name)
+{
+    MDB_val k = {klen, (void *)key};
+    int rc = klen ? mdb_get(txn, st->dbi[db], &k, v) : MDB_NOTFOUND;
+
+    if (rc == 0)
+        return 1;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return state_fail(st, NULL, 0, "state store %s: reading %s %s failed: %s", st->dir, what,
+                      name, mdb_strerror(rc));
+}
+
 int state_has_fill(state_store *st, const char *order_id, const char *trade_id)
 {
     char key[STATE_KEY_MAX];
     MDB_txn *txn;
-    MDB_val k, v;
+    MDB_val v;
     int rc;
 
     /* A key that cannot be stored was never stored. */
@@ -830,16 +847,8 @@ int state_has_fill(state_store *st, const char *order_id, const char *trade_id)
         return 0;
     if (!(txn = state_reader(st)))
         return -1;
-    k.mv_size = state_key2(key, order_id, trade_id);
-    k.mv_data = key;
-    rc = mdb_get(txn, st->dbi[DB_FILLS], &k, &v);
-    if (rc == 0)
-        rc = 1;
-    else if (rc == MDB_NOTFOUND)
-        rc = 0;
-    else
-        rc = state_fail(st, NULL, 0, "state store %s: reading fill %s/%s failed: %s", st->dir,
-                        order_id, trade_id, mdb_strerror(rc));
+    rc = state_lookup(st, txn, DB_FILLS, key, state_key2(key, order_id, trade_id), &v, "fill",
+                      order_id);
     if (!st->hold)
         state_reader_reset(st);
     return rc;
@@ -848,21 +857,14 @@ int state_has_fill(state_store *st, const char *order_id, const char *trade_id)
 int state_get_order(state_store *st, const char *id, state_order *out, char *err, size_t errlen)
 {
     MDB_txn *txn = state_reader(st);
-    MDB_val k, v;
+    MDB_val k = {strlen(id), (void *)id}, v;
     int rc;
 
     if (!txn)
         return state_pass(st, err, errlen);
-    k.mv_data = (void *)id;
-    k.mv_size = strlen(id);
-    rc = k.mv_size ? mdb_get(txn, st->dbi[DB_ORDERS], &k, &v) : MDB_NOTFOUND;
-    if (rc == 0)
+    rc = state_lookup(st, txn, DB_ORDERS, id, k.mv_size, &v, "order", id);
+    if (rc == 1)
         rc = state_decode(st, &state_order_kind, &k, &v, out) < 0 ? -1 : 1;
-    else if (rc == MDB_NOTFOUND)
-        rc = 0;
-    else
-        rc = state_fail(st, NULL, 0, "state store %s: reading order %s failed: %s", st->dir, id,
-                        mdb_strerror(rc));
     if (rc < 0)
         state_pass(st, err, errlen);
     if (!st->hold)
@@ -888,20 +890,17 @@ int state_get_strategy(state_store *st, const char *name, const void **data, siz
                        char *err, size_t errlen)
 {
     MDB_txn *txn = state_reader(st);
-    MDB_val k, v;
+    MDB_val v;
     int rc;
 
     if (!txn)
         return state_pass(st, err, errlen);
-    k.mv_data = (void *)name;
-    k.mv_size = strlen(name);
     /* The snapshot stays live, so *data stays valid until the next call. */
-    rc = k.mv_size ? mdb_get(txn, st->dbi[DB_STRATEGIES], &k, &v) : MDB_NOTFOUND;
-    if (rc == MDB_NOTFOUND)
+    rc = state_lookup(st, txn, DB_STRATEGIES, name, strlen(name), &v, "strategy", name);
+    if (rc < 0)
+        return state_pass(st, err, errlen);
+    if (rc == 0)
         return 0;
-    if (rc)
-        return state_fail(st, err, errlen, "state store %s: reading strategy %s failed: %s",
-                          st->dir, name, mdb_strerror(rc));
     *data = v.mv_data;
     *len = v.mv_size;
     return 1;
