@@ -65,7 +65,7 @@ typedef struct ctl_status {
 } ctl_status;
 
 /*
- * What the requests do: the driver's (core/live.c). Each reload returns 0
+ * What the requests do: the driver's (core/live_ctl.c). Each reload returns 0
  * with an optional message for people in msg, -1 with the reason in msg;
  * reload_config may also return 1: applied in part, msg naming the rest.
  */

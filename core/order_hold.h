@@ -1,7 +1,7 @@
 /*
  * order_hold.h -- orders that wait for their venue: the submits and
  * cancels strategies make while a venue's connector is being replaced
- * (live.c, docs/hot-reload.md), kept in arrival order until the new
+ * (core/live_swap.c, docs/hot-reload.md), kept in arrival order until the new
  * connector can take them or the wait ends.
  *
  * A held submit that is released stays known as "sent" until the venue's
