@@ -20,6 +20,7 @@
 #include "../t/httpd_test.h"
 #include "http.h"
 #include "loop.h"
+#include "bench.h"
 
 #define WARMUP 200
 
@@ -85,12 +86,6 @@ static void on_answer(void *ud, uint64_t id, const http_response *res)
     }
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* @return 0 after printing the run's figures, -1 if it failed. */
 static int bench(loop *lp, const char *url, const char *name, int in_flight, long target)
 {
@@ -120,7 +115,7 @@ static int bench(loop *lp, const char *url, const char *name, int in_flight, lon
         http_free(r.c);
         return -1;
     }
-    qsort(r.lat_ns, (size_t)target, sizeof *r.lat_ns, cmp_i64);
+    bench_sort_i64(r.lat_ns, (size_t)target);
     printf("%s_requests: %ld\n", name, target);
     printf("%s_rate: %.0f req/s\n", name, target * 1e9 / (double)r.elapsed_ns);
     printf("%s_median: %.1f us\n", name, r.lat_ns[target / 2] / 1e3);

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "grow.h"
 #include "instrument.h"
 #include "json.h"
 #include "log.h"
@@ -84,15 +85,12 @@ static int64_t now_ns(void)
 
 static int capture_push(capture *c, int64_t recv_ns, const char *json, size_t len)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 65536;
-        message *m = realloc(c->msgs, cap * sizeof *m);
-        if (!m)
-            return -1;
-        c->msgs = m;
-        c->cap = cap;
-    }
-    message *m = &c->msgs[c->n];
+    message *grown = grow_capacity(c->msgs, &c->cap, c->n + 1, sizeof *grown, 65536), *m;
+
+    if (!grown)
+        return -1;
+    c->msgs = grown;
+    m = &c->msgs[c->n];
     if (!(m->json = calloc(1, len + JSON_PADDING)))
         return -1;
     memcpy(m->json, json, len);
@@ -156,14 +154,11 @@ static int count_event(void *ud, const lutra_event *ev)
 
 static int samples_push(samples *s, float ns, unsigned levels)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 65536;
-        sample *g = realloc(s->s, cap * sizeof *g);
-        if (!g)
-            return -1;
-        s->s = g;
-        s->cap = cap;
-    }
+    sample *grown = grow_capacity(s->s, &s->cap, s->n + 1, sizeof *grown, 65536);
+
+    if (!grown)
+        return -1;
+    s->s = grown;
     s->s[s->n++] = (sample){ns, levels};
     return 0;
 }

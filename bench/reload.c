@@ -32,6 +32,7 @@
 #include "loop.h"
 #include "state.h"
 #include "watch.h"
+#include "bench.h"
 
 #define NS_PER_MS INT64_C(1000000)
 #define FEED_EVERY_NS INT64_C(200000)
@@ -175,15 +176,9 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
     return remove(path);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static void report(const char *what, int64_t *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_i64);
+    bench_sort_i64(v, (size_t)n);
     printf("  %-44s median %8.3f ms   p90 %8.3f ms   max %8.3f ms\n", what,
            (double)v[n / 2] / 1e6, (double)v[n * 9 / 10] / 1e6, (double)v[n - 1] / 1e6);
 }

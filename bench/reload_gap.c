@@ -33,6 +33,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mock_binance.h"
+#include "bench.h"
 
 #define SYM "BTCUSDT"
 #define NS_PER_MS INT64_C(1000000)
@@ -122,19 +123,13 @@ static void deadline(loop_timer *t, void *ud)
     live_request_stop(b->lv);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void report(const char *what, int64_t *v, int n)
 {
     if (n == 0) {
         printf("%-40s none measured\n", what);
         return;
     }
-    qsort(v, (size_t)n, sizeof *v, cmp_i64);
+    bench_sort_i64(v, (size_t)n);
     printf("%-40s median %7.1f ms   worst %7.1f ms   (%d reloads)\n", what,
            (double)v[n / 2] / 1e6, (double)v[n - 1] / 1e6, n);
 }

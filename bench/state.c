@@ -26,6 +26,7 @@
 
 #include "money.h"
 #include "state.h"
+#include "bench.h"
 
 #define BENCH_TRANSITIONS 200000
 #define BENCH_BUDGET_NS INT64_C(3000000000)
@@ -150,12 +151,6 @@ fail:
     return -1;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* (b) One order's write-ahead: put pending_new, commit. */
 static int bench_latency(const char *parent, state_sync sync)
 {
@@ -180,7 +175,7 @@ static int bench_latency(const char *parent, state_sync sync)
             goto fail;
         lat[n++] = now_ns() - t0;
     }
-    qsort(lat, n, sizeof lat[0], cmp_i64);
+    bench_sort_i64(lat, n);
     printf("  write-ahead (put_order + commit), sync %s: median %.1f us, p99 %.1f us, max %.1f "
            "us (%zu orders)\n",
            sync_names[sync], (double)lat[n / 2] / 1e3, (double)lat[n * 99 / 100] / 1e3,

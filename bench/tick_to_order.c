@@ -88,6 +88,7 @@
 #include "oms.h"
 #include "rng.h"
 #include "ws.h"
+#include "bench.h"
 
 #define SYMBOL "BTCUSDT"
 #define WARMUP_NS INT64_C(1000000000)
@@ -794,12 +795,6 @@ static int run_live(setup *s, bench *b, char *err, size_t errlen)
 
 /* ---- Figures ---- */
 
-static int cmp_i64(const void *x, const void *y)
-{
-    int64_t a = *(const int64_t *)x, c = *(const int64_t *)y;
-    return (a > c) - (a < c);
-}
-
 /* The q-quantile of v[0..n), sorted in place, in us. */
 static double quantile_us(int64_t *v, size_t n, double q)
 {
@@ -812,7 +807,7 @@ static void print_spread(int64_t *v, size_t n)
 {
     double sum = 0;
 
-    qsort(v, n, sizeof *v, cmp_i64);
+    bench_sort_i64(v, n);
     for (size_t i = 0; i < n; i++)
         sum += (double)v[i];
     printf("median %.1f us, p90 %.1f, p99 %.1f, p99.9 %.1f, max %.1f, mean %.1f\n",

@@ -26,6 +26,7 @@
 #include "fixed.h"
 #include "journal.h"
 #include "state.h"
+#include "bench.h"
 
 #define DEFAULT_ORDERS 20000
 #define GROUP 100
@@ -161,12 +162,6 @@ static void run_close(bench_run *r)
     instrument_registry_free(r->reg);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* One message: a bid level changes, the strategy answers. */
 static int64_t one_message(bench_run *r, int64_t i)
 {
@@ -203,7 +198,7 @@ static int latency_case(const char *name, const char *dir, const char *script, l
         if (i >= 1000 && ns > 0) /* the first thousand warm the JIT and the map */
             lat[k++] = ns;
     }
-    qsort(lat, (size_t)k, sizeof *lat, cmp_i64);
+    bench_sort_i64(lat, (size_t)k);
     if (k == 0) {
         fprintf(stderr, "write_ahead: %s: no order reached the venue\n", name);
         run_close(&r);

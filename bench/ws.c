@@ -19,6 +19,7 @@
 #include "log.h"
 #include "ws.h"
 #include "../t/ws_server.h"
+#include "bench.h"
 
 typedef struct run {
     uint64_t n, got;
@@ -45,12 +46,6 @@ static void on_message(void *ud, int64_t recv_ns, const char *data, size_t len)
         r->first_ns = now;
     r->last_ns = now;
     r->got++;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
 }
 
 /* burst: report throughput; else latency. */
@@ -92,7 +87,7 @@ static int measure(tws *s, struct event_base *base, int spin, const char *path, 
         return -1;
     }
     double secs = (double)(r.last_ns - r.first_ns) / 1e9;
-    qsort(r.lat_ns, n, sizeof *r.lat_ns, cmp_i64);
+    bench_sort_i64(r.lat_ns, n);
     if (burst) {
         printf("%s messages_per_sec: %.0f msg/s\n", name, secs > 0 ? (double)(n - 1) / secs : 0);
     } else {

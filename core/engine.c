@@ -403,18 +403,23 @@ static int engine_submit(engine *e, const order_request *req, char *id_out, char
     return 0;
 }
 
+/* The cancel request of an order already pending_cancel: behind the
+ * commit with a store, else at once. */
+static void engine_send_cancel(engine *e, order *o)
+{
+    if (e->journal)
+        engine_queue(e, JOURNAL_CANCEL, o, NULL);
+    else if (e->venue)
+        e->venue->cancel(e->venue_ud, o, engine_now(e));
+}
+
 static int engine_cancel_order(engine *e, order *o, char *reason, size_t len)
 {
-    int64_t now = engine_now(e);
-    if (oms_cancel(e->oms, o->id, now, reason, len) < 0)
+    if (oms_cancel(e->oms, o->id, engine_now(e), reason, len) < 0)
         return -1;
-    if (e->journal) {
+    if (e->journal)
         engine_journal_order(e, o, TOUCH_ORDER);
-        engine_queue(e, JOURNAL_CANCEL, o, NULL);
-        return 0;
-    }
-    if (e->venue)
-        e->venue->cancel(e->venue_ud, o, now);
+    engine_send_cancel(e, o);
     return 0;
 }
 
@@ -1319,12 +1324,7 @@ int engine_cancel_again(engine *e, const char *id)
 
     if (!o || o->status != ORDER_PENDING_CANCEL)
         return -1;
-    if (e->journal) {
-        engine_queue(e, JOURNAL_CANCEL, o, NULL);
-        return 0;
-    }
-    if (e->venue)
-        e->venue->cancel(e->venue_ud, o, engine_now(e));
+    engine_send_cancel(e, o);
     return 0;
 }
 

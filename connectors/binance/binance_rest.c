@@ -877,11 +877,16 @@ int bn_parse_order(bn_conn *c, const char *body, size_t len, bn_order_state *o,
     return parse_order_object(c, &root, o, fill_fn, ud, err, errlen);
 }
 
-int bn_parse_open_orders(bn_conn *c, const char *body, size_t len, bn_order_fn fn, void *ud,
-                         char *err, size_t errlen)
+/*
+ * A top-level array of objects (open orders, trades): each is parsed by
+ * one(c, obj, ud, ...), which returns 0 to go on, 1 when the caller's
+ * visitor asked to stop, -1 on a parse error.
+ */
+typedef int (*element_fn)(bn_conn *c, json_value *obj, void *ud, char *err, size_t errlen);
+
+static int parse_each(bn_conn *c, const char *body, size_t len, const char *what,
+                      element_fn one, void *ud, char *err, size_t errlen)
 {
-    static const char what[] = "open orders";
-    bn_order_state o;
     json_value root, obj;
     json_iter it;
     int rc;
@@ -890,12 +895,35 @@ int bn_parse_open_orders(bn_conn *c, const char *body, size_t len, bn_order_fn f
         array_begin(c, &root, &it, what, "(the array)", err, errlen) != 0)
         return -1;
     while ((rc = array_next(c, &it, &obj, what, "(the array)", err, errlen)) == 1) {
-        if (parse_order_object(c, &obj, &o, NULL, NULL, err, errlen) != 0)
+        int r = one(c, &obj, ud, err, errlen);
+        if (r < 0)
             return -1;
-        if (fn && fn(ud, &o) != 0)
+        if (r > 0)
             return stopped(what, err, errlen);
     }
     return rc < 0 ? -1 : 0;
+}
+
+typedef struct order_visit {
+    bn_order_fn fn;
+    void *ud;
+} order_visit;
+
+static int open_order_one(bn_conn *c, json_value *obj, void *ud, char *err, size_t errlen)
+{
+    const order_visit *v = ud;
+    bn_order_state o;
+
+    if (parse_order_object(c, obj, &o, NULL, NULL, err, errlen) != 0)
+        return -1;
+    return v->fn && v->fn(v->ud, &o) != 0;
+}
+
+int bn_parse_open_orders(bn_conn *c, const char *body, size_t len, bn_order_fn fn, void *ud,
+                         char *err, size_t errlen)
+{
+    order_visit v = {fn, ud};
+    return parse_each(c, body, len, "open orders", open_order_one, &v, err, errlen);
 }
 
 static int get_bool(bn_conn *c, json_value *obj, const char *key, int *out, const char *what,
@@ -927,25 +955,26 @@ static int parse_trade(bn_conn *c, json_value *obj, bn_trade *t, char *err, size
                : -1;
 }
 
+typedef struct trade_visit {
+    bn_trade_fn fn;
+    void *ud;
+} trade_visit;
+
+static int trade_one(bn_conn *c, json_value *obj, void *ud, char *err, size_t errlen)
+{
+    const trade_visit *v = ud;
+    bn_trade t;
+
+    if (parse_trade(c, obj, &t, err, errlen) != 0)
+        return -1;
+    return v->fn && v->fn(v->ud, &t) != 0;
+}
+
 int bn_parse_my_trades(bn_conn *c, const char *body, size_t len, bn_trade_fn fn, void *ud,
                        char *err, size_t errlen)
 {
-    static const char what[] = "trades";
-    bn_trade t;
-    json_value root, obj;
-    json_iter it;
-    int rc;
-
-    if (parse_root(c, body, len, &root, what, err, errlen) != 0 ||
-        array_begin(c, &root, &it, what, "(the array)", err, errlen) != 0)
-        return -1;
-    while ((rc = array_next(c, &it, &obj, what, "(the array)", err, errlen)) == 1) {
-        if (parse_trade(c, &obj, &t, err, errlen) != 0)
-            return -1;
-        if (fn && fn(ud, &t) != 0)
-            return stopped(what, err, errlen);
-    }
-    return rc < 0 ? -1 : 0;
+    trade_visit v = {fn, ud};
+    return parse_each(c, body, len, "trades", trade_one, &v, err, errlen);
 }
 
 /* ---- Account, time, listenKey, errors ---- */
