@@ -170,6 +170,23 @@ static void test_signatures(void)
         is_int(rc, 0, "docs' signature example %zu signs", i + 1);
         is_str(hex, vec[i].want, "docs' signature example %zu byte for byte", i + 1);
     }
+    /* Primed ahead (as the connector does once a request has left), primed
+     * twice, or not at all: the same signature every time. */
+    {
+        int same = 1;
+        for (int round = 0; round < 6; round++) {
+            if (round % 3 == 1)
+                bn_signer_prime(auth.signer);
+            if (round % 3 == 2) {
+                bn_signer_prime(auth.signer);
+                bn_signer_prime(auth.signer);
+            }
+            same &= bn_sign(auth.signer, vec[0].query, strlen(vec[0].query), NULL, 0, hex, err,
+                            sizeof err) == 0 &&
+                    !strcmp(hex, vec[0].want);
+        }
+        ok(same, "a signer primed ahead, twice or not at all signs the same");
+    }
 
     /* The same examples built from their parameters. */
     static const char *const symbols[] = {"LTCBTC", "\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93"

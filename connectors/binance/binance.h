@@ -182,6 +182,13 @@ void bn_signer_free(bn_signer *s);
 int bn_sign(bn_signer *s, const char *query, size_t qlen, const char *body, size_t blen,
             char hex[65], char *err, size_t errlen);
 
+/* Set the signer up for its next signature now, so that bn_sign has only
+ * the request's own bytes to hash: called once a request has left, it
+ * takes about half of a signature's time (more, from a cold cache) off
+ * the path of the next order. bn_sign does it itself when it was not
+ * done. A signer is ready when made. */
+void bn_signer_prime(bn_signer *s);
+
 /* Append recvWindow, timestamp and the signature of the whole query to q.
  * @return 0, or -1 (q overflowed, recv_window_ms outside 1..60000). */
 int bn_query_sign(bn_query *q, bn_signer *s, int64_t timestamp_ms, int recv_window_ms,

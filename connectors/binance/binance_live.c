@@ -513,6 +513,8 @@ static int call_send(bn_call *k, int64_t now, char *err, size_t errlen)
     bn_ratelimit_spend(&L->rl, k->req.weight, k->req.orders, now);
     k->sent_ms = now;
     k->http_id = L->api->http_request(L->h, &hr, on_http, k);
+    if (L->auth.signer)
+        bn_signer_prime(L->auth.signer); /* for the next request, off this one's path */
     if (k->http_id) {
         k->queued = 0;
         L->nqueued--;
@@ -535,6 +537,7 @@ static int call_try(bn_call *k, int64_t *wait_ms)
 
     if (k->local_err[0] || call_build(k, now, k->local_err, sizeof k->local_err) != 0)
         return TRY_REFUSED;
+
     wait = bn_ratelimit_wait(&L->rl, k->req.weight, k->req.orders, now);
     if (wait < 0) {
         snprintf(k->local_err, sizeof k->local_err,

@@ -7,8 +7,9 @@
  *
  * The secret goes into an OpenSSL MAC context once and is kept nowhere
  * else; a signature re-initialises that context with the key it holds (no
- * key set-up, no buffer of ours per request). Nothing here logs, and no
- * error message holds the secret.
+ * key set-up, no buffer of ours per request), ahead of time when the
+ * caller primes it (bn_signer_prime). Nothing here logs, and no error
+ * message holds the secret.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 
 struct bn_signer {
     EVP_MAC_CTX *ctx;
+    int primed; /* ctx is initialised and has hashed nothing yet */
 };
 
 /* ---- Query strings ---- */
@@ -126,6 +128,7 @@ bn_signer *bn_signer_new(const char *secret, size_t len, char *err, size_t errle
         bn_signer_free(s);
         return NULL;
     }
+    s->primed = 1;
     return s;
 }
 
@@ -137,6 +140,14 @@ void bn_signer_free(bn_signer *s)
     OPENSSL_free(s);
 }
 
+void bn_signer_prime(bn_signer *s)
+{
+    /* A NULL key keeps the one given at creation. A failure leaves it
+     * unprimed: bn_sign tries again and reports it. */
+    if (!s->primed)
+        s->primed = EVP_MAC_init(s->ctx, NULL, 0, NULL) == 1;
+}
+
 int bn_sign(bn_signer *s, const char *query, size_t qlen, const char *body, size_t blen,
             char hex[65], char *err, size_t errlen)
 {
@@ -144,9 +155,10 @@ int bn_sign(bn_signer *s, const char *query, size_t qlen, const char *body, size
     unsigned char mac[32];
     size_t maclen = 0;
 
-    /* A NULL key keeps the one given at creation. */
-    if (!EVP_MAC_init(s->ctx, NULL, 0, NULL) ||
-        !EVP_MAC_update(s->ctx, (const unsigned char *)query, qlen) ||
+    bn_signer_prime(s);
+    int ready = s->primed;
+    s->primed = 0; /* whatever happens below, the context is used */
+    if (!ready || !EVP_MAC_update(s->ctx, (const unsigned char *)query, qlen) ||
         (blen > 0 && !EVP_MAC_update(s->ctx, (const unsigned char *)body, blen)) ||
         !EVP_MAC_final(s->ctx, mac, &maclen, sizeof mac) || maclen != sizeof mac) {
         snprintf(err, errlen, "signing a request: OpenSSL HMAC-SHA256 failed");
@@ -179,6 +191,7 @@ int bn_query_sign(bn_query *q, bn_signer *s, int64_t timestamp_ms, int recv_wind
     }
     if (bn_sign(s, q->s, q->len, NULL, 0, hex, err, errlen) != 0)
         return -1;
+
     bn_query_add(q, "signature", hex, 64);
     if (q->overflow) {
         snprintf(err, errlen, "signing a request: query longer than %d bytes", BN_QUERY_MAX - 1);
