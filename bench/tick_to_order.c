@@ -5,13 +5,15 @@
  * transport (libcurl's multi handle).
  *
  *   tick_to_order [--seconds N] [--rate N] [--levels N] [--spin-us N] [--pin]
+ *                 [--writemap]
  *
  * Defaults: 10 s measured at 1,000 diffs a second of 20 levels, the engine
  * sleeping on the eventfd between messages; --spin-us sets ws's spin_us
  * for every connection (ws_set_spin_default). --pin gives the engine
  * thread the last CPU to itself and puts every other thread of the bench
  * (I/O threads, the mock's, the relay, the pacer) on the others, as a host
- * with a core set aside for the engine would.
+ * with a core set aside for the engine would. --writemap sets the config's
+ * state_writemap (LMDB's MDB_WRITEMAP, docs/state.md).
  *
  * Run from the repository root (the strategy and scripts/lib are found from
  * there), with LUTRA_PLUGIN_PATH naming the folder of binance.so (bench/run
@@ -495,6 +497,7 @@ typedef struct options {
     int levels;                  /* levels a diff */
     int64_t spin_us;             /* ws_set_spin_default */
     int pin;                     /* the engine alone on the last CPU */
+    int writemap;                /* the config's state_writemap */
 } options;
 
 typedef struct pacer {
@@ -602,6 +605,7 @@ typedef struct setup {
     char tmp_dir[64];            /* secrets */
     char state_dir[64];          /* the live driver's state_dir */
     int state_on_tmpfs;
+    int writemap;                /* options.writemap */
     char key_path[PATH_MAX], secret_path[PATH_MAX];
     mock_binance *mx;
     relay rl;
@@ -721,6 +725,7 @@ static void make_config(const setup *s, char *out, size_t cap)
 {
     snprintf(out, cap,
              "return { mode = 'live', cancel_on_stop = true, state_dir = '%s',\n"
+             "  state_writemap = %s,\n"
              "  log = { level = 'warn' },\n"
              "  venues = { binance = { connector = 'binance',\n"
              "    rest_url = 'http://127.0.0.1:%d', ws_url = 'ws://127.0.0.1:%d',\n"
@@ -729,7 +734,8 @@ static void make_config(const setup *s, char *out, size_t cap)
              "  risk = { max_open_orders = 100, orders_per_second = 1000000 },\n"
              "  strategies = { { name = 'quoter', script = 'bench/strategies/tick_to_order.lua',\n"
              "                   venue = 'binance', params = { symbol = '" SYMBOL "' } } } }\n",
-             s->state_dir, s->rl.port, mock_binance_ws_port(s->mx), s->key_path,
+             s->state_dir, s->writemap ? "true" : "false", s->rl.port,
+             mock_binance_ws_port(s->mx), s->key_path,
              s->secret_path);
 }
 
@@ -823,8 +829,8 @@ static void report(bench *b, const setup *s, const options *o)
            "published; ws spin_us %lld%s\n",
            (long long)o->rate, o->levels, (unsigned long long)s->pc.diffs,
            (long long)o->spin_us, o->pin ? ", engine pinned alone" : "");
-    printf("state            state_dir %s (%s): %s, %zu files, %zu KiB\n", s->state_dir,
-           s->state_on_tmpfs ? "tmpfs" : "not tmpfs",
+    printf("state            state_dir %s (%s%s): %s, %zu files, %zu KiB\n", s->state_dir,
+           s->state_on_tmpfs ? "tmpfs" : "not tmpfs", s->writemap ? ", state_writemap" : "",
            state_files ? "written by the live driver: in the figures" : "not used",
            state_files, state_bytes >> 10);
     printf("messages         %llu delivered, %llu depth diffs of %.0f bytes on average\n",
@@ -877,6 +883,7 @@ static int parse_args(int argc, char **argv, options *o)
     o->levels = 20;
     o->spin_us = 0;
     o->pin = 0;
+    o->writemap = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v && !strcmp(argv[i], "--seconds"))
@@ -890,9 +897,12 @@ static int parse_args(int argc, char **argv, options *o)
         else if (!strcmp(argv[i], "--pin")) {
             o->pin = 1;
             continue;
+        } else if (!strcmp(argv[i], "--writemap")) {
+            o->writemap = 1;
+            continue;
         } else {
             fprintf(stderr, "usage: tick_to_order [--seconds N] [--rate N] [--levels N] "
-                            "[--spin-us N] [--pin]\n");
+                            "[--spin-us N] [--pin] [--writemap]\n");
             return -1;
         }
         i++;
@@ -917,6 +927,7 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv, &o) != 0)
         return 2;
     memset(&s, 0, sizeof s);
+    s.writemap = o.writemap;
     b.seconds_ns = o.seconds * INT64_C(1000000000);
     if (bench_alloc(&b) != 0) {
         fprintf(stderr, "tick_to_order: out of memory\n");

@@ -10,6 +10,7 @@
  *   write_ahead [DIR...]    default: a folder on /dev/shm (tmpfs) and one
  *                           in /var/tmp (this machine's disk)
  *   env WRITE_AHEAD_ORDERS  orders per case (default 20000)
+ *   env WRITE_AHEAD_WRITEMAP=1  the store's map writable (state_writemap)
  *
  * The venue acknowledges each order and cancel after the timing, so the
  * order manager holds one open order at a time. Also printed: state
@@ -126,7 +127,9 @@ static int run_open(bench_run *r, const char *dir, const char *script, char *err
         return -1;
     r->inst = (uint32_t)id;
     if (dir) {
-        state_options so = {.dir = dir, .sync = STATE_SYNC_FULL};
+        const char *wm = getenv("WRITE_AHEAD_WRITEMAP");
+        state_options so = {.dir = dir, .sync = STATE_SYNC_FULL,
+                            .writemap = wm && !strcmp(wm, "1")};
         if (!(r->st = state_open(&so, err, len)) || !(r->j = journal_new(r->st, r->reg)))
             return -1;
     }
@@ -259,6 +262,12 @@ int main(int argc, char **argv)
     char script[256], dir[512], name[600];
     int64_t base, med;
 
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "usage: write_ahead [DIR...] (env WRITE_AHEAD_ORDERS, "
+                            "WRITE_AHEAD_WRITEMAP=1)\n");
+            return 2;
+        }
     if (n <= 0 || write_script(script, sizeof script) < 0) {
         fprintf(stderr, "write_ahead: cannot write the strategy\n");
         return 1;

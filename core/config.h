@@ -64,6 +64,7 @@ typedef struct config {
     char mode[16];              /* "live" | "paper" ("" when absent) */
     char state_dir[512];
     char state_sync[8];         /* "full" | "none" ("": full live, none paper) */
+    int state_writemap;         /* 1: LMDB's MDB_WRITEMAP (state_options.writemap) */
     char control_socket[108];   /* the control socket (core/ctl.h); "": <state_dir>/ctl.sock */
     int cancel_on_stop;         /* default 1 */
     char log_level[16];         /* default "info" */
@@ -114,7 +115,7 @@ int config_load_string(const char *name, const char *text, config *c, char *err,
  * "strategies.mm.params", "strategies.mm (added)") and whether a running
  * host can take the new value (live = 1): cancel_on_stop, log.level,
  * risk.*, and a strategy's script and params. Every other key needs a
- * restart: mode, state_dir, state_sync, log.format, handler_timeout_ms,
+ * restart: mode, state_dir, state_sync, state_writemap, log.format, handler_timeout_ms,
  * control_socket, plugin_path, anything under venues (a venue added or removed included),
  * a strategy added, removed or moved to another venue, and the backtest and
  * paper keys (cash, balances, fees, latency, queue_model, seed, margin,

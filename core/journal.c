@@ -26,6 +26,7 @@ struct journal {
     const instrument_registry *reg;
     journal_queue_buf q[2];
     int cur;                 /* the queue items go into */
+    uint64_t seq_reserved;   /* the stored sequence, once this run wrote it; 0: not yet */
     char error[1200];
 };
 
@@ -58,7 +59,9 @@ const char *journal_error(const journal *j)
     return j->error[0] ? j->error : NULL;
 }
 
-/* Keep the first error; a store that failed once is not written again. */
+/* Keep the first error; a store that failed once is not written again (so
+ * a reservation lost with a failed batch is taken again only by the next
+ * run's journal, from what the store kept). */
 static int journal_fail(journal *j, const char *what, const char *why)
 {
     if (!j->error[0]) {
@@ -80,15 +83,24 @@ static const lutra_instrument *journal_instrument(journal *j, uint32_t id)
 
 /* ---- Records ---- */
 
+/* A bounded string copy: records are written on every order, where
+ * snprintf's format parsing was a measurable part of the write-ahead. */
+static void journal_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static void journal_order_record(const order *o, const lutra_instrument *in,
                                  const char *strategy, state_order *r)
 {
     memset(r, 0, sizeof *r);
-    snprintf(r->id, sizeof r->id, "%s", o->id);
-    snprintf(r->venue, sizeof r->venue, "%s", in->venue);
-    snprintf(r->symbol, sizeof r->symbol, "%s", in->symbol);
-    snprintf(r->strategy, sizeof r->strategy, "%s", strategy ? strategy : "");
-    snprintf(r->tag, sizeof r->tag, "%s", o->req.tag);
+    journal_copy(r->id, sizeof r->id, o->id);
+    journal_copy(r->venue, sizeof r->venue, in->venue);
+    journal_copy(r->symbol, sizeof r->symbol, in->symbol);
+    journal_copy(r->strategy, sizeof r->strategy, strategy ? strategy : "");
+    journal_copy(r->tag, sizeof r->tag, o->req.tag);
     r->side = (uint8_t)o->req.side;
     r->type = (uint8_t)o->req.type;
     r->tif = (uint8_t)o->req.tif;
@@ -101,12 +113,12 @@ static void journal_order_record(const order *o, const lutra_instrument *in,
     r->filled = o->filled;
     r->filled_value = o->filled_value;
     r->fees = o->fees;
-    snprintf(r->fee_asset, sizeof r->fee_asset, "%s", o->fee_asset);
+    journal_copy(r->fee_asset, sizeof r->fee_asset, o->fee_asset);
     r->locked = o->locked;
     r->ts_created = o->ts_created;
     r->ts_updated = o->ts_updated;
-    snprintf(r->venue_order_id, sizeof r->venue_order_id, "%s", o->venue_order_id);
-    snprintf(r->reason, sizeof r->reason, "%s", o->reason);
+    journal_copy(r->venue_order_id, sizeof r->venue_order_id, o->venue_order_id);
+    journal_copy(r->reason, sizeof r->reason, o->reason);
 }
 
 int journal_order(journal *j, const order *o, const char *strategy, uint64_t next_seq)
@@ -120,9 +132,13 @@ int journal_order(journal *j, const order *o, const char *strategy, uint64_t nex
     if (!in)
         return journal_fail(j, o->id, "its instrument is not registered");
     journal_order_record(o, in, strategy, &r);
-    if (state_put_order(j->st, &r, why, sizeof why) < 0 ||
-        (next_seq && state_put_order_seq(j->st, next_seq, why, sizeof why) < 0))
+    if (state_put_order(j->st, &r, why, sizeof why) < 0)
         return journal_fail(j, o->id, why);
+    if (next_seq > j->seq_reserved) {
+        if (state_put_order_seq(j->st, next_seq + JOURNAL_SEQ_BLOCK, why, sizeof why) < 0)
+            return journal_fail(j, o->id, why);
+        j->seq_reserved = next_seq + JOURNAL_SEQ_BLOCK;
+    }
     return 0;
 }
 
@@ -149,13 +165,13 @@ int journal_fill(journal *j, const order *o, const exec_report *rep)
     if (!in)
         return journal_fail(j, o->id, "its instrument is not registered");
     memset(&f, 0, sizeof f);
-    snprintf(f.order_id, sizeof f.order_id, "%s", o->id);
+    journal_copy(f.order_id, sizeof f.order_id, o->id);
     if (rep->trade_id[0])
-        snprintf(f.trade_id, sizeof f.trade_id, "%s", rep->trade_id);
+        journal_copy(f.trade_id, sizeof f.trade_id, rep->trade_id);
     else /* a simulated venue's: the order's filled size after it is unique */
         snprintf(f.trade_id, sizeof f.trade_id, "%s#%lld", o->id, (long long)o->filled);
-    snprintf(f.venue, sizeof f.venue, "%s", in->venue);
-    snprintf(f.symbol, sizeof f.symbol, "%s", in->symbol);
+    journal_copy(f.venue, sizeof f.venue, in->venue);
+    journal_copy(f.symbol, sizeof f.symbol, in->symbol);
     f.side = (uint8_t)o->req.side;
     f.liquidity = (uint8_t)rep->liquidity;
     f.price_scale = in->price_scale;
@@ -163,7 +179,7 @@ int journal_fill(journal *j, const order *o, const exec_report *rep)
     f.price = rep->price;
     f.qty = rep->qty;
     f.fee = rep->fee;
-    snprintf(f.fee_asset, sizeof f.fee_asset, "%s", rep->fee_asset);
+    journal_copy(f.fee_asset, sizeof f.fee_asset, rep->fee_asset);
     f.ts = rep->ts;
     return journal_done(j, state_put_fill(j->st, &f, why, sizeof why), o->id, why);
 }
@@ -179,8 +195,8 @@ int journal_position(journal *j, uint32_t instrument, const oms_position *p)
     if (!in)
         return journal_fail(j, "position", "its instrument is not registered");
     memset(&r, 0, sizeof r);
-    snprintf(r.venue, sizeof r.venue, "%s", in->venue);
-    snprintf(r.symbol, sizeof r.symbol, "%s", in->symbol);
+    journal_copy(r.venue, sizeof r.venue, in->venue);
+    journal_copy(r.symbol, sizeof r.symbol, in->symbol);
     r.price_scale = in->price_scale;
     r.size_scale = in->size_scale;
     r.qty = p->qty;
@@ -199,8 +215,8 @@ int journal_balance(journal *j, const char *venue, const char *asset, const oms_
     if (j->error[0])
         return -1;
     memset(&r, 0, sizeof r);
-    snprintf(r.venue, sizeof r.venue, "%s", venue);
-    snprintf(r.asset, sizeof r.asset, "%s", asset);
+    journal_copy(r.venue, sizeof r.venue, venue);
+    journal_copy(r.asset, sizeof r.asset, asset);
     r.free = b->free;
     r.locked = b->locked;
     return journal_done(j, state_put_balance(j->st, &r, why, sizeof why), asset, why);
@@ -286,7 +302,7 @@ static int32_t journal_find(const journal_restore_ctx *c, const char *symbol)
 static void journal_order_from(const state_order *r, uint32_t instrument, int owner, order *o)
 {
     memset(o, 0, sizeof *o);
-    snprintf(o->id, sizeof o->id, "%s", r->id);
+    journal_copy(o->id, sizeof o->id, r->id);
     o->req.instrument = instrument;
     o->req.strategy = owner < 0 ? UINT32_MAX : (uint32_t)owner;
     o->req.side = (order_side)r->side;
@@ -295,17 +311,17 @@ static void journal_order_from(const state_order *r, uint32_t instrument, int ow
     o->req.price = r->price;
     o->req.stop_price = r->stop_price;
     o->req.qty = r->qty;
-    snprintf(o->req.tag, sizeof o->req.tag, "%s", r->tag);
+    journal_copy(o->req.tag, sizeof o->req.tag, r->tag);
     o->status = (order_status)r->status;
     o->filled = r->filled;
     o->filled_value = r->filled_value;
     o->fees = r->fees;
-    snprintf(o->fee_asset, sizeof o->fee_asset, "%s", r->fee_asset);
+    journal_copy(o->fee_asset, sizeof o->fee_asset, r->fee_asset);
     o->locked = r->locked;
     o->ts_created = r->ts_created;
     o->ts_updated = r->ts_updated;
-    snprintf(o->venue_order_id, sizeof o->venue_order_id, "%s", r->venue_order_id);
-    snprintf(o->reason, sizeof o->reason, "%s", r->reason);
+    journal_copy(o->venue_order_id, sizeof o->venue_order_id, r->venue_order_id);
+    journal_copy(o->reason, sizeof o->reason, r->reason);
 }
 
 static int journal_restore_order(void *ud, const state_order *r)

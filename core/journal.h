@@ -50,8 +50,12 @@ state_store *journal_store(journal *j);
 
 /* ---- Writes into the batch. Each @return 0, or -1 (journal_error) ---- */
 
-/* An order record; strategy is its owner's name; next_seq, when not 0, the
- * id sequence to store with it (a new order). */
+/* An order record; strategy is its owner's name; next_seq, when not 0, is
+ * the id sequence after it (a new order). The store keeps a sequence
+ * reserved ahead of next_seq (JOURNAL_SEQ_BLOCK ids at a time), so most
+ * new orders write no sequence at all; a restart continues after the
+ * reservation, skipping at most that many ids and never reusing one. */
+#define JOURNAL_SEQ_BLOCK 1024
 int journal_order(journal *j, const order *o, const char *strategy, uint64_t next_seq);
 /* A fill of o. @return 0 stored, 1 already stored (a repeat: apply nothing), -1. */
 int journal_fill(journal *j, const order *o, const exec_report *rep);

@@ -239,6 +239,17 @@ static void live_record(void *ud, int64_t recv_ns, const char *msg, size_t len)
         lv->opt.record(lv->opt.record_ud, recv_ns, msg, len);
 }
 
+/* After a message's orders are out: what the next orders would otherwise
+ * stop for (a page fault, an allocation, a rehash) is done here, before
+ * the next message. */
+#define LIVE_ROOM_ORDERS 64
+
+static void live_make_room(live *lv)
+{
+    state_preallocate(lv->store);
+    oms_reserve_ahead(engine_oms(lv->eng), LIVE_ROOM_ORDERS); /* may fail: submit retries */
+}
+
 /* The books first; in paper mode the simulated venue sees a whole message
  * before the strategies do, as in a backtest. */
 static int live_on_event(void *ud, const lutra_event *ev)
@@ -262,6 +273,7 @@ static int live_on_event(void *ud, const lutra_event *ev)
     rc = engine_dispatch(lv->eng, ev);
     /* ... and what they answer goes out at this message's time. */
     engine_flush(lv->eng);
+    live_make_room(lv);
     live_arm(lv);
     live_check_stopped(lv);
     return rc;
@@ -606,6 +618,7 @@ static int live_store(live *lv, char *err, size_t errlen)
     so.sync = !strcmp(cfg->state_sync, "none") || (!cfg->state_sync[0] && paper)
                   ? STATE_SYNC_NONE
                   : STATE_SYNC_FULL;
+    so.writemap = cfg->state_writemap;
     if (!(lv->store = state_open(&so, why, sizeof why))) {
         snprintf(err, errlen, "state_dir: %s", why);
         return -1;
@@ -615,8 +628,12 @@ static int live_store(live *lv, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    log_write(LOG_INFO, "run", "state store dir=%s sync=%s next_order=%" PRIu64, cfg->state_dir,
-              so.sync == STATE_SYNC_FULL ? "full" : "none", state_get_order_seq(lv->store));
+    /* in_memory=yes: tmpfs, where no sync call is made (state.h). */
+    log_write(LOG_INFO, "run",
+              "state store dir=%s sync=%s in_memory=%s writemap=%s next_order=%" PRIu64,
+              cfg->state_dir, so.sync == STATE_SYNC_FULL ? "full" : "none",
+              state_in_memory(lv->store) ? "yes" : "no", so.writemap ? "yes" : "no",
+              state_get_order_seq(lv->store));
     return 0;
 }
 

@@ -213,25 +213,40 @@ static slot *slot_find(const oms *o, const char *id)
     return k == NIL ? NULL : slot_at(o, k);
 }
 
-/* Room for one more order: its chunk and its table entry. */
+/* Room for `count` orders in all: chunks and table entries. A new chunk's
+ * memory is touched at once: one pass over it here instead of a page
+ * fault every few submits. */
+static int reserve_orders(oms *o, size_t count)
+{
+    size_t chunk = (count - 1) >> OMS_CHUNK_SHIFT;
+
+    if (count >= NIL)
+        return -1;
+    while (count * 2 > o->table_size)
+        if (table_resize(o, o->table_size * 2) != 0)
+            return -1;
+    while (o->nchunks <= chunk) {
+        slot **chunks = realloc(o->chunks, (o->nchunks + 1) * sizeof(*chunks));
+        if (!chunks)
+            return -1;
+        o->chunks = chunks;
+        if (!(chunks[o->nchunks] = malloc(OMS_CHUNK * sizeof(slot))))
+            return -1;
+        memset(chunks[o->nchunks], 0, OMS_CHUNK * sizeof(slot));
+        o->nchunks++;
+    }
+    return 0;
+}
+
+/* Room for one more order. */
 static int reserve_order(oms *o)
 {
-    size_t chunk = o->count >> OMS_CHUNK_SHIFT;
+    return reserve_orders(o, o->count + 1);
+}
 
-    if (o->count >= NIL - 1)
-        return -1;
-    if ((o->count + 1) * 2 > o->table_size && table_resize(o, o->table_size * 2) != 0)
-        return -1;
-    if (chunk < o->nchunks)
-        return 0;
-    slot **chunks = realloc(o->chunks, (chunk + 1) * sizeof(*chunks));
-    if (!chunks)
-        return -1;
-    o->chunks = chunks;
-    if (!(chunks[chunk] = malloc(OMS_CHUNK * sizeof(slot))))
-        return -1;
-    o->nchunks = chunk + 1;
-    return 0;
+int oms_reserve_ahead(oms *o, size_t n)
+{
+    return n > NIL - o->count ? -1 : reserve_orders(o, o->count + n);
 }
 
 /* ---- Open-order lists ---- */

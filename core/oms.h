@@ -107,6 +107,15 @@ order *oms_find(const oms *o, const char *id);
 size_t oms_open_orders(const oms *o, int32_t instrument, order **out, size_t max);
 size_t oms_open_count(const oms *o, int32_t instrument);
 
+/* Make room now for the next n orders: their chunk allocated with its
+ * memory touched and the id table large enough, so that submitting them
+ * allocates, rehashes and page-faults nothing. Without it a submit does
+ * all that itself when needed: a page fault every few orders, a chunk
+ * every OMS_CHUNK, a rehash of every order at each doubling. Call it off
+ * the order path (the live driver does, after a message's orders left).
+ * @return 0, or -1 when memory ran out (nothing lost: a submit tries again). */
+int oms_reserve_ahead(oms *o, size_t n);
+
 /* Every order ever submitted, in submission order (reports). */
 size_t oms_order_count(const oms *o);
 order *oms_order_at(const oms *o, size_t i);

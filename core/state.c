@@ -35,7 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "fixed.h"
@@ -73,6 +75,9 @@ struct state_store {
     int rtxn_live;        /* rtxn holds a snapshot */
     int hold;             /* snapshots held (state_snapshot_begin, walks) */
     int read_only;
+    int in_memory;        /* tmpfs or ramfs: see state_in_memory */
+    size_t preallocated;  /* state_preallocate got the file's pages this far */
+    int prealloc_off;     /* fallocate refused: not tried again */
     int lock_fd;          /* writer.lock, flocked; -1 for readers */
     uint32_t schema;
     size_t map_max;
@@ -733,7 +738,7 @@ static int state_pair_key(state_store *st, const char *what, const char *a, size
 int state_put_position(state_store *st, const state_position *p, char *err, size_t errlen)
 {
     char key[STATE_KEY_MAX];
-    size_t klen;
+    size_t klen = 0; /* set by state_pair_key; -O3 cannot tell */
 
     if (state_pair_key(st, "position", p->venue, sizeof p->venue, p->symbol, sizeof p->symbol,
                        key, &klen, err, errlen) < 0)
@@ -745,7 +750,7 @@ int state_put_position(state_store *st, const state_position *p, char *err, size
 int state_put_balance(state_store *st, const state_balance *b, char *err, size_t errlen)
 {
     char key[STATE_KEY_MAX];
-    size_t klen;
+    size_t klen = 0; /* set by state_pair_key; -O3 cannot tell */
 
     if (state_pair_key(st, "balance", b->venue, sizeof b->venue, b->asset, sizeof b->asset, key,
                        &klen, err, errlen) < 0)
@@ -1588,6 +1593,51 @@ static int state_env_error(state_store *st, int rc)
                       mdb_strerror(rc));
 }
 
+static int state_dir_in_memory(const char *dir)
+{
+    struct statfs fs;
+
+    if (statfs(dir, &fs) != 0)
+        return 0;
+    return fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
+}
+
+int state_in_memory(const state_store *st)
+{
+    return st->in_memory;
+}
+
+/* Keep this much allocated ahead of the data, taken this much at a time:
+ * a step costs a few microseconds, and the data grows by about a page
+ * every ten orders. */
+#define STATE_PREALLOC_AHEAD (256 << 10)
+#define STATE_PREALLOC_STEP (64 << 10)
+
+void state_preallocate(state_store *st)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    size_t used;
+    int fd;
+
+    if (!st || !st->in_memory || st->read_only || st->prealloc_off ||
+        mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &ms) != 0 ||
+        mdb_env_get_fd(st->env, &fd) != 0)
+        return;
+    used = (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
+    if (st->preallocated < used)
+        st->preallocated = used;
+    if (st->preallocated >= used + STATE_PREALLOC_AHEAD)
+        return;
+    /* KEEP_SIZE: past the end of the file LMDB sees nothing change; within
+     * it (writemap sizes the file to the map) holes get their pages. */
+    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)st->preallocated, STATE_PREALLOC_STEP) != 0) {
+        st->prealloc_off = 1; /* full, or not supported: stop trying */
+        return;
+    }
+    st->preallocated += STATE_PREALLOC_STEP;
+}
+
 /* Open the environment. A writer maps map_size (LMDB rounds it up to what
  * the file already holds; the batch grows it from there); a reader maps
  * what the writer recorded. */
@@ -1603,6 +1653,10 @@ static int state_env_open(state_store *st, const state_options *opt)
         flags |= MDB_RDONLY;
     else if (opt->sync == STATE_SYNC_NONE)
         flags |= MDB_NOSYNC;
+    if (!st->read_only && opt->writemap)
+        flags |= MDB_WRITEMAP;
+    if ((st->in_memory = state_dir_in_memory(st->dir)))
+        flags |= MDB_NOSYNC; /* an fdatasync or msync there only costs a system call */
     if ((rc = mdb_env_create(&st->env)) != 0)
         return state_fail(st, NULL, 0, "state store %s: %s", st->dir, mdb_strerror(rc));
     if ((rc = mdb_env_set_maxdbs(st->env, DB_COUNT + 1)) != 0 ||

@@ -46,12 +46,20 @@ typedef enum state_sync {
                           * (not of the process) may lose recent batches (paper) */
 } state_sync;
 
+/* A folder in memory (tmpfs, ramfs) has no disk to wait for: a commit there
+ * survives a kill of the process whatever the sync, and nothing survives a
+ * crash of the machine, so no sync call is made (state_in_memory says so). */
+
 typedef struct state_options {
     const char *dir;       /* the state folder; created (mode 0700) if absent */
     state_sync sync;
     size_t map_size;       /* initial map, bytes; 0: 64 MiB */
     size_t map_max;        /* the map never grows past it; 0: 64 GiB */
     int read_only;         /* 1: readers (dump, check); never writes, no migration */
+    int writemap;          /* 1: the writer maps the file writable (LMDB's MDB_WRITEMAP):
+                            * commits cost about half, but a stray write into the map by
+                            * any code of the process corrupts the store instead of
+                            * crashing the process */
 } state_options;
 
 typedef struct state_store state_store;
@@ -123,6 +131,17 @@ state_store *state_open(const state_options *opt, char *err, size_t errlen);
 
 /* Abort any uncommitted batch and close. NULL is accepted. */
 void state_close(state_store *st);
+
+/* 1 if the folder is in memory (tmpfs, ramfs): commits make no sync call. */
+int state_in_memory(const state_store *st);
+
+/* In memory (tmpfs): allocate the file's pages past the end of the data,
+ * where the next batches will grow, a few at a time, so that a commit
+ * does not stop to have the kernel allocate and clear one (on tmpfs, every
+ * few orders). It changes no byte of the store. Cheap when there is
+ * nothing to do; call it off the order path (the live driver does after
+ * each message). Elsewhere, or once the file system refuses, a no-op. */
+void state_preallocate(state_store *st);
 
 /* ---- Writes: into the batch ---- */
 

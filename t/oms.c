@@ -578,16 +578,21 @@ static void test_ids(void)
 
 #define MANY 100000
 
-static void test_many(void)
+/* ahead: room made every 100 orders for the next `ahead` (as the live
+ * driver does between messages), or 0 for none. */
+static void test_many(size_t ahead)
 {
     oms *o = make(1, 10, 0, "1000000000");
     order **kept = malloc(MANY * sizeof(*kept));
-    int found = 1, valid = 1, stable = 1, closed = 1;
+    int found = 1, valid = 1, stable = 1, closed = 1, room = 1;
     char last[ORDER_ID_MAX + 1] = "";
 
     if (!kept)
         bail_out("out of memory");
+    diag("room made ahead: %zu orders", ahead);
     for (int i = 0; i < MANY; i++) {
+        if (ahead && i % 100 == 0)
+            room &= oms_reserve_ahead(o, ahead) == 0;
         kept[i] = submit(o, i % 2 ? btc : eth, i % 4 < 2 ? ORDER_BUY : ORDER_SELL, 1, P("1"));
         valid &= order_id_valid(kept[i]->id) && strcmp(kept[i]->id, last) != 0;
         snprintf(last, sizeof last, "%s", kept[i]->id);
@@ -597,6 +602,7 @@ static void test_many(void)
         found &= oms_find(o, kept[i]->id) == kept[i];
         stable &= oms_order_at(o, (size_t)i) == kept[i];
     }
+    ok(room, "room made ahead every time");
     ok(valid, "%d ids valid", MANY);
     ok(found, "every id finds its own order: %d unique ids", MANY);
     ok(stable, "orders stay where they were submitted");
@@ -607,6 +613,12 @@ static void test_many(void)
     ok(closed, "all canceled");
     is_int(oms_open_count(o, -1), 0, "none open");
     is_int(oms_open_count(o, (int32_t)btc), 0, "none open on BTCUSDT");
+    if (ahead) {
+        is_int(oms_reserve_ahead(o, (size_t)UINT32_MAX), -1,
+               "room for more orders than ids can index is refused");
+        ok(oms_find(o, kept[0]->id) == kept[0] && oms_order_count(o) == MANY,
+           "and changes nothing");
+    }
     free(kept);
     oms_free(o);
 }
@@ -619,7 +631,7 @@ int main(void)
     btc = add_instrument("BTCUSDT", "BTC", "USDT", "0.00001");
     eth = add_instrument("ETHUSDT", "ETH", "USDT", "0.0001");
 
-    plan(189);
+    plan(212);
     test_spot_round_trip();
     test_partial_fills_and_cancel();
     test_reject_and_expire();
@@ -630,7 +642,9 @@ int main(void)
     test_illegal_transitions();
     test_open_orders();
     test_ids();
-    test_many();
+    test_many(0);
+    test_many(64);
+    test_many(5000);
     instrument_registry_free(reg);
     return done();
 }

@@ -55,10 +55,13 @@ static int64_t dec(const char *s, int scale)
     return v;
 }
 
+/* Set while a test runs again with the writer's map writable. */
+static int writemap;
+
 static state_store *open_at(const char *dir, size_t map_size, size_t map_max, int read_only)
 {
     state_options opt = {.dir = dir, .sync = STATE_SYNC_NONE, .map_size = map_size,
-                         .map_max = map_max, .read_only = read_only};
+                         .map_max = map_max, .read_only = read_only, .writemap = writemap};
     return state_open(&opt, err, sizeof err);
 }
 
@@ -598,9 +601,9 @@ static void test_backup(void)
 
 /* ---- The map ---- */
 
-static void test_map_full(void)
+static void test_map_full(const char *name)
 {
-    const char *dir = path_in("full");
+    const char *dir = path_in(name);
     const size_t map_size = 256 << 10, map_max = 4 << 20;
     state_store *st = open_at(dir, map_size, map_max, 0);
     int batch, committed = -1, failed = 0, grew = 0;
@@ -618,7 +621,8 @@ static void test_map_full(void)
     }
     grew = state_commit(st, err, sizeof err) == 0;
     ok(grew, "a batch larger than the initial map commits (the map grew mid-batch)");
-    ok(file_size(path_in("full/data.mdb")) > (long)map_size,
+    snprintf(id, sizeof id, "%s/data.mdb", name);
+    ok(file_size(path_in(id)) > (long)map_size,
        "the file is larger than the initial map");
 
     for (batch = 0; batch < 10000 && !failed; batch++) {
@@ -662,6 +666,72 @@ static void test_map_full(void)
         is_int(count_orders(st), 1500 + (committed + 1) * 50, "no order is missing");
     }
     state_close(st);
+}
+
+/* ---- Where the folder is ---- */
+
+/* `stat -f` names the file system type, as a second opinion on statfs. */
+static int fs_is_memory(const char *dir)
+{
+    char cmd[PATH_MAX + 32], type[64] = "";
+    FILE *p;
+
+    snprintf(cmd, sizeof cmd, "stat -f -c %%T '%s'", dir);
+    if (!(p = popen(cmd, "r")))
+        bail_out("popen: %s", strerror(errno));
+    if (!fgets(type, sizeof type, p))
+        type[0] = '\0';
+    pclose(p);
+    return !strncmp(type, "tmpfs", 5) || !strncmp(type, "ramfs", 5);
+}
+
+/* A store on tmpfs makes no sync call; its commits, with the map writable
+ * or not, are there for the next process all the same. */
+static void test_in_memory(void)
+{
+    char dir[PATH_MAX];
+    state_order got;
+    state_store *st;
+
+    st = open_rw(path_in("disk"));
+    is_int(state_in_memory(st), fs_is_memory(root), "a store in %s is in memory only if its "
+           "file system is tmpfs or ramfs", root);
+    state_close(st);
+    snprintf(dir, sizeof dir, "/dev/shm/lutra-state-XXXXXX");
+    if (!mkdtemp(dir)) {
+        skip(6, "no /dev/shm here");
+        return;
+    }
+    writemap = 1;
+    st = open_at(dir, 0, 0, 0);
+    writemap = 0;
+    if (!st)
+        bail_out("open %s: %s", dir, err);
+    is_int(state_in_memory(st), 1, "a store in /dev/shm is in memory");
+    {
+        state_order a = make_order("mem-1", ORDER_NEW), b = make_order("mem-2", ORDER_NEW);
+        char data[PATH_MAX + 16];
+        struct stat before, after;
+
+        ok(state_put_order(st, &a, err, sizeof err) == 0 && state_commit(st, err, sizeof err) == 0,
+           "a batch committed there with the map writable");
+        snprintf(data, sizeof data, "%s/data.mdb", dir);
+        stat(data, &before);
+        for (int i = 0; i < 8; i++)
+            state_preallocate(st);
+        stat(data, &after);
+        ok((after.st_blocks - before.st_blocks) * 512 >= 256 << 10,
+           "state_preallocate gets the pages past the data (%lld KiB more)",
+           (long long)(after.st_blocks - before.st_blocks) / 2);
+        ok(state_put_order(st, &b, err, sizeof err) == 0, "another batch left open");
+    }
+    state_close(st);
+    st = open_rw(dir);
+    ok(state_get_order(st, "mem-1", &got, err, sizeof err) == 1 && !strcmp(got.symbol, "BTCUSDT"),
+       "the committed order reads back, the map read-only this time");
+    ok(state_get_order(st, "mem-2", &got, err, sizeof err) == 0, "the open batch is not there");
+    state_close(st);
+    tap_rmtree(dir);
 }
 
 /* ---- Refusals ---- */
@@ -963,7 +1033,7 @@ int main(void)
     snprintf(root, sizeof root, "/tmp/lutra-state-XXXXXX");
     if (!mkdtemp(root))
         bail_out("mkdtemp: %s", strerror(errno));
-    plan(84);
+    plan(100);
     test_round_trip();
     test_open_index();
     test_fills();
@@ -971,7 +1041,11 @@ int main(void)
     test_order_seq();
     test_check();
     test_backup();
-    test_map_full();
+    test_map_full("full");
+    writemap = 1;
+    test_map_full("full-writemap");
+    writemap = 0;
+    test_in_memory();
     test_read_only();
     test_schema();
     test_not_a_store();
