@@ -15,6 +15,11 @@
 return {
   mode = "live",                         -- "live" | "paper" (etc/paper.lua)
   state_dir = "var/state",               -- orders, fills, positions, strategy state
+  -- For the lowest latency (docs/operations.md, "Spinning"): state_dir on
+  -- tmpfs, state_writemap = true, and the venue's ws_spin_us on a core of
+  -- the engine's own. state_writemap trades LMDB's protection against stray
+  -- writes for a cheaper commit: docs/state.md.
+  state_writemap = false,
   cancel_on_stop = true,                 -- cancel open orders on a clean stop
   log = { level = "info", format = "logfmt" },   -- format "json": one object a line
 

@@ -41,6 +41,7 @@ static void test_defaults(void)
     is_str(cfg.mode, "", "mode: not set");
     is_str(cfg.state_dir, "var/state", "state_dir: var/state");
     is_int(cfg.cancel_on_stop, 1, "cancel_on_stop: true");
+    is_int(cfg.state_writemap, 0, "state_writemap: false");
     is_str(cfg.log_level, "info", "log.level: info");
     is_str(cfg.log_format, "logfmt", "log.format: logfmt");
     ok(cfg.nplugin_path == 0 && cfg.nvenues == 0 && cfg.nstrategies == 0 && cfg.nbalances == 0,
@@ -70,6 +71,7 @@ static void test_every_key(void)
     ok(!strcmp(cfg.mode, "paper") && !strcmp(cfg.state_dir, "/tmp/lutra-state") &&
            cfg.cancel_on_stop == 0,
        "mode, state_dir, cancel_on_stop");
+    ok(!strcmp(cfg.state_sync, "none") && cfg.state_writemap == 1, "state_sync, state_writemap");
     ok(!strcmp(cfg.log_level, "debug") && !strcmp(cfg.log_format, "json"), "log");
     ok(cfg.nplugin_path == 2 && !strcmp(cfg.plugin_path[0], "/opt/lutra/plugins") &&
            !strcmp(cfg.plugin_path[1], "build/plugins"),
@@ -195,6 +197,8 @@ static const refusal refusals[] = {
      "config case: log.format: want 'logfmt' or 'json', got a number"},
     {"return { cancel_on_stop = 'yes' }",
      "config case: cancel_on_stop: want true or false, got a string"},
+    {"return { state_writemap = 1 }",
+     "config case: state_writemap: want true or false, got a number"},
     {"return { state_dir = '' }", "config case: state_dir: want a non-empty string"},
     {"return { state_dir = 5 }", "config case: state_dir: want a string, got a number"},
     {"return { plugin_path = 'plugins' }",

@@ -26,6 +26,10 @@
 #        - ctx.state.placed is the number of the strategy's orders in the
 #          store, ctx.state.last the highest of them;
 #      `lutra state check` finds nothing wrong; SIGTERM stops it with 0.
+# The trading runs alternate in pairs between the read-only map and
+# state_writemap (LMDB's MDB_WRITEMAP), so that both are killed at random
+# instants and at every crash point, and the store changes hands between
+# them.
 # The first cycle that finds a difference ends the test (the ones after it
 # would only repeat it), with the differences and the log lines.
 #
@@ -96,18 +100,19 @@ my (undef, $rest, $ws) = start_mock_binance($dir);
 write_mock_keys($dir);
 
 sub config {
-    my ($trade) = @_;
+    my ($trade, $writemap) = @_;
     my $venue = mock_venue_lua($dir, $rest, $ws, symbols => [$SYMBOL]);
-    return write_file("$dir/$trade.lua", <<"LUA");
+    return write_file("$dir/$trade-$writemap.lua", <<"LUA");
 return { mode = 'live', cancel_on_stop = false, state_dir = '$dir/state',
+  state_writemap = $writemap,
   log = { level = 'info' },
   venues = { $venue },
   strategies = { { name = '$STRATEGY', script = 't/strategies/crash_trader.lua',
                    venue = 'binance', params = { symbol = '$SYMBOL', trade = $trade } } } }
 LUA
 }
-my $TRADE = config('true');
-my $CHECK = config('false');
+my @TRADE = (config('true', 'false'), config('true', 'true'));
+my $CHECK = config('false', 'false');
 
 # ---- The venue's side ----
 
@@ -271,7 +276,9 @@ sub trade_and_die {
     my $crash = $point ? "$point->[0]:" . (1 + int(rand($point->[1]))) : undef;
     my $pause = 0.2 + rand(1.3);
     mock_control('/mock/feed', 'paused=false');
-    my ($pid, $log) = start_run($TRADE, env => { LUTRA_CRASHPOINT => $crash });
+    # Cycles 1-2 read-only map, 3-4 writable, ...: each kind has both kills.
+    my ($pid, $log) = start_run($TRADE[int(($cycle - 1) / 2) % 2],
+                                env => { LUTRA_CRASHPOINT => $crash });
     if ($crash) {
         my $status = reap_or_kill($pid, $WAIT_S);
         return (0, "(crash point $crash not reached in $WAIT_S s)", $log, $status)

@@ -4,6 +4,8 @@ return {
   mode = "paper",
   state_dir = "/tmp/lutra-state",
   cancel_on_stop = false,
+  state_sync = "none",
+  state_writemap = true,
   log = { level = "debug", format = "json" },
   plugin_path = { "/opt/lutra/plugins", "build/plugins" },
   venues = {
