@@ -285,16 +285,19 @@ static void io_push(ws *w, ws_frame *f)
 
 static void io_flush_backlog(ws *w)
 {
+    int moved = 0;
+
     while (w->backlog_head && spsc_push(&w->in, w->backlog_head)) {
         w->backlog_head = w->backlog_head->next;
         if (!w->backlog_head)
             w->backlog_tail = NULL;
+        moved = 1;
     }
-    if (w->backlog_head) {
+    /* What moved into the ring needs the engine as much as what waits: the
+     * last frames of a burst may arrive no other way. */
+    if (moved || w->backlog_head)
         io_wake_engine(w);
-        return;
-    }
-    if (atomic_exchange(&w->io_blocked, 0))
+    if (!w->backlog_head && atomic_exchange(&w->io_blocked, 0))
         io_set_rx_flow(w, 1);
 }
 
@@ -860,7 +863,11 @@ static int eng_drain(ws *w, int limit)
         eng_frame(w, f);
         n++;
     }
-    if (n && atomic_load(&w->io_blocked))
+    /* A blocked I/O thread waits for us to make room, even when this drain
+     * found the ring empty: it may have found the ring full before our
+     * previous drain emptied it, and blocked after that drain looked. Its
+     * backlog then waits for this call, and only for it. */
+    if (atomic_load(&w->io_blocked))
         lws_cancel_service(w->ctx);
     return n;
 }
