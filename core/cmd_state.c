@@ -18,6 +18,7 @@
 #include "fixed.h"
 #include "json_write.h"
 #include "money.h"
+#include "msgpack_check.h"
 #include "order.h"
 #include "state.h"
 
@@ -51,7 +52,8 @@ static const state_sub state_subs[] = {
      1, 0, state_dump},
     {"check", "[--state DIR | --config FILE]",
      "Verify the store: the open-order index matches the orders, each order's\n"
-     "filled quantity and value match its fills, each position matches its fills.\n"
+     "filled quantity and value match its fills, each position matches its fills,\n"
+     "each strategy's saved state decodes.\n"
      "Exit status 0: consistent; 1: problems (listed) or the store cannot be read.",
      0, 0, state_check_run},
     {"backup", "[--state DIR | --config FILE] DEST",
@@ -191,21 +193,44 @@ static void state_msgpack_json(FILE *out, const msgpack_object *o)
     }
 }
 
-/* A saved ctx.state as JSON. @return 0, or -1 (not msgpack: null printed). */
-static int state_strategy_json(FILE *out, const void *data, size_t len)
+/* A saved ctx.state into u (initialised here; the caller destroys it):
+ * one msgpack value, its bytes walked first (core/msgpack_check.h), so a
+ * damaged record never makes msgpack-c allocate what its headers declare.
+ * @return 0, or -1 with why (cap bytes). */
+static int state_strategy_decode(msgpack_unpacked *u, const void *data, size_t len, char *why,
+                                 size_t cap)
+{
+    msgpack_check_result chk;
+    size_t off = 0;
+
+    msgpack_unpacked_init(u);
+    if (len == 0) {
+        snprintf(why, cap, "no bytes");
+        return -1;
+    }
+    if (msgpack_check_value(data, len, MSGPACK_CHECK_DEPTH_MAX, &chk) != MSGPACK_CHECK_OK) {
+        msgpack_check_describe(&chk, why, cap);
+        return -1;
+    }
+    if (msgpack_unpack_next(u, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
+        snprintf(why, cap, "msgpack-c cannot decode its %zu bytes (out of memory?)", len);
+        return -1;
+    }
+    return 0;
+}
+
+/* A saved ctx.state as JSON. @return 0, or -1 with why (null printed). */
+static int state_strategy_json(FILE *out, const void *data, size_t len, char *why, size_t cap)
 {
     msgpack_unpacked u;
-    size_t off = 0;
-    int rc;
+    int rc = state_strategy_decode(&u, data, len, why, cap);
 
-    msgpack_unpacked_init(&u);
-    rc = msgpack_unpack_next(&u, data, len, &off);
-    if (rc == MSGPACK_UNPACK_SUCCESS && off == len)
+    if (rc == 0)
         state_msgpack_json(out, &u.data);
     else
         fputs("null", out);
     msgpack_unpacked_destroy(&u);
-    return rc == MSGPACK_UNPACK_SUCCESS && off == len ? 0 : -1;
+    return rc;
 }
 
 /* ---- Dump ---- */
@@ -214,7 +239,7 @@ typedef struct state_dump_ctx {
     FILE *out;
     int json;
     size_t n;       /* records printed in the current section */
-    int bad;        /* strategy states that are not msgpack */
+    int bad;        /* strategy states that cannot be decoded */
 } state_dump_ctx;
 
 /* The average price of value (money units) over qty (size scale), as a
@@ -359,6 +384,7 @@ static int state_dump_balance(void *ud, const state_balance *b)
 static int state_dump_strategy(void *ud, const char *name, const void *data, size_t len)
 {
     state_dump_ctx *c = ud;
+    char why[160];
 
     if (c->json) {
         fputs(c->n++ ? ",\n" : "\n", c->out);
@@ -368,8 +394,9 @@ static int state_dump_strategy(void *ud, const char *name, const void *data, siz
         c->n++;
         fprintf(c->out, "  %s: ", name);
     }
-    if (state_strategy_json(c->out, data, len) < 0) {
-        cmd_error("state", "strategy %s: its saved state (%zu bytes) is not msgpack", name, len);
+    if (state_strategy_json(c->out, data, len, why, sizeof why) < 0) {
+        cmd_error("state", "strategy %s: its saved state (%zu bytes) cannot be decoded: %s",
+                  name, len, why);
         c->bad++;
     }
     if (!c->json)
@@ -429,12 +456,43 @@ static void state_print_problem(void *ud, const char *text)
     printf("problem: %s\n", text);
 }
 
+/* A saved ctx.state that the runtime would refuse to load is a problem;
+ * the check goes on to the next. */
+static int state_check_strategy(void *ud, const char *name, const void *data, size_t len)
+{
+    int *problems = ud;
+    msgpack_unpacked u;
+    char why[160];
+
+    if (state_strategy_decode(&u, data, len, why, sizeof why) < 0) {
+        printf("problem: strategy %s: its saved state (%zu bytes) cannot be decoded: %s\n", name,
+               len, why);
+        ++*problems;
+    } else if (u.data.type != MSGPACK_OBJECT_MAP && u.data.type != MSGPACK_OBJECT_ARRAY) {
+        printf("problem: strategy %s: its saved state is not a table (a msgpack map or "
+               "array)\n", name);
+        ++*problems;
+    }
+    msgpack_unpacked_destroy(&u);
+    return 0;
+}
+
 static int state_check_run(state_store *st, const state_args *a)
 {
     char err[1024];
-    int n = state_check(st, state_print_problem, NULL, err, sizeof err);
+    int n;
 
-    (void)a;
+    /* One snapshot for the records and the strategies' states. */
+    if (state_snapshot_begin(st) < 0) {
+        cmd_error("state", "%s", state_error(st));
+        return CMD_FAIL;
+    }
+    n = state_check(st, state_print_problem, NULL, err, sizeof err);
+    if (n >= 0 && state_each_strategy(st, state_check_strategy, &n) < 0) {
+        snprintf(err, sizeof err, "%s", state_error(st));
+        n = -1;
+    }
+    state_snapshot_end(st);
     if (n < 0) {
         cmd_error("state", "%s", err);
         return CMD_FAIL;

@@ -25,6 +25,9 @@
  * Tables reached twice are encoded twice (sharing is not kept); a table
  * that contains itself is a cycle, refused. Anything else (a function,
  * userdata, thread, cdata) is refused with the key path where it sits.
+ * Stored bytes are walked by core/msgpack_check.h before msgpack-c decodes
+ * them: a header declaring more than the bytes hold is refused, never
+ * allocated for, and a refused load leaves ctx.state as it was.
  *
  * Two buffers take turns: one holds the encoding last handed out (valid
  * until the next call, as strategy.h promises), the other the new one; they
@@ -40,10 +43,11 @@
 #include <lua.h>
 #include <msgpack.h>
 
+#include "msgpack_check.h"
 #include "strategy_impl.h"
 
 /* Tables, ctx.state itself the first: msgpack-c reads 32 nested containers. */
-#define LUA_STATE_MAX_DEPTH 32
+#define LUA_STATE_MAX_DEPTH MSGPACK_CHECK_DEPTH_MAX
 /* Lua stack slots an encoding level uses (key, value, and a spare). */
 #define LUA_STATE_SLOTS_PER_LEVEL 3
 #define LUA_STATE_PATH_MAX 256
@@ -594,6 +598,30 @@ static int lua_state_load_call(lua_State *L)
     return 0;
 }
 
+/* Refuse bytes whose headers declare more than they hold, before
+ * msgpack-c allocates by them (core/msgpack_check.h): the stored state is
+ * a file's bytes. Bytes after a sound value pass here: the value's type is
+ * judged first. @return 0, or -1 with err. */
+static int lua_state_check(const void *data, size_t len, char *err, size_t errlen)
+{
+    msgpack_check_result r;
+    char why[160];
+
+    switch (msgpack_check_value(data, len, LUA_STATE_MAX_DEPTH, &r)) {
+    case MSGPACK_CHECK_OK:
+    case MSGPACK_CHECK_TRAILING:
+        return 0;
+    case MSGPACK_CHECK_TOO_DEEP:
+        snprintf(err, errlen, "not a saved state: nested deeper than %d tables",
+                 LUA_STATE_MAX_DEPTH);
+        return -1;
+    default:
+        snprintf(err, errlen, "not a saved state: %s",
+                 msgpack_check_describe(&r, why, sizeof why));
+        return -1;
+    }
+}
+
 /* Unpack data into u: one map or array and nothing after it.
  * @return 0, or -1 with err saying why the bytes are no saved state. */
 static int lua_state_unpack(msgpack_unpacked *u, const void *data, size_t len, char *err,
@@ -606,14 +634,15 @@ static int lua_state_unpack(msgpack_unpacked *u, const void *data, size_t len, c
         snprintf(err, errlen, "not a saved state: no bytes");
         return -1;
     }
+    if (lua_state_check(data, len, err, errlen) < 0)
+        return -1;
     rc = msgpack_unpack_next(u, data, len, &off);
     if (rc == MSGPACK_UNPACK_CONTINUE) {
         snprintf(err, errlen, "not a saved state: msgpack cut short (%zu bytes)", len);
         return -1;
     }
     if (rc == MSGPACK_UNPACK_NOMEM_ERROR) {
-        snprintf(err, errlen, "not a saved state: nested deeper than %d tables (or out of "
-                 "memory)", LUA_STATE_MAX_DEPTH);
+        snprintf(err, errlen, "not a saved state: out of memory decoding its %zu bytes", len);
         return -1;
     }
     if (rc < 0) {

@@ -43,6 +43,7 @@
 #include "fixed.h"
 #include "grow.h"
 #include "money.h"
+#include "msgpack_check.h"
 
 #define STATE_MAP_DEFAULT ((size_t)64 << 20)
 #define STATE_MAP_MAX_DEFAULT ((size_t)64 << 30)
@@ -241,14 +242,26 @@ static int state_encode(state_store *st, const state_kind *kind, const void *rec
     return 0;
 }
 
-/* The one msgpack value in data[0..len). */
-static int state_unpack(state_store *st, const void *data, size_t len, const msgpack_object **obj)
+/* The one msgpack value in data[0..len). The bytes are walked first
+ * (core/msgpack_check.h): a damaged record that declares more than it
+ * holds never reaches msgpack-c, which would allocate for it.
+ * @return 0, or -1 with why (cap bytes) saying what is wrong. */
+static int state_unpack(state_store *st, const void *data, size_t len,
+                        const msgpack_object **obj, char *why, size_t cap)
 {
+    msgpack_check_result chk;
     size_t off = 0;
-    int rc = msgpack_unpack_next(&st->unpacked, data, len, &off);
+    int rc;
 
-    if (rc != MSGPACK_UNPACK_SUCCESS || off != len)
+    if (msgpack_check_value(data, len, MSGPACK_CHECK_DEPTH_MAX, &chk) != MSGPACK_CHECK_OK) {
+        msgpack_check_describe(&chk, why, cap);
         return -1;
+    }
+    rc = msgpack_unpack_next(&st->unpacked, data, len, &off);
+    if (rc != MSGPACK_UNPACK_SUCCESS || off != len) {
+        snprintf(why, cap, "msgpack-c cannot decode its %zu bytes (out of memory?)", len);
+        return -1;
+    }
     *obj = &st->unpacked.data;
     return 0;
 }
@@ -285,16 +298,19 @@ static const char *state_decode_field(const state_field *f, const msgpack_object
 }
 
 /* Why val is not a record of kind (NULL: it is, decoded into rec);
- * *field names the field at fault, if one is. */
+ * *field names the field at fault, if one is. damaged (cap bytes) holds
+ * the reason when the bytes are no msgpack value at all. */
 static const char *state_decode_fields(state_store *st, const state_kind *kind,
-                                       const MDB_val *val, void *rec, const char **field)
+                                       const MDB_val *val, void *rec, const char **field,
+                                       char *damaged, size_t cap)
 {
     const msgpack_object *root, *a;
     const char *why;
 
     *field = NULL;
-    if (state_unpack(st, val->mv_data, val->mv_size, &root) < 0 ||
-        root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 1)
+    if (state_unpack(st, val->mv_data, val->mv_size, &root, damaged, cap) < 0)
+        return damaged;
+    if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 1)
         return "not a msgpack array";
     a = root->via.array.ptr;
     if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[0].via.u64 != STATE_RECORD_VERSION)
@@ -316,9 +332,10 @@ static int state_decode(state_store *st, const state_kind *kind, const MDB_val *
                         const MDB_val *val, void *rec)
 {
     const char *field, *why;
+    char damaged[160];
 
     memset(rec, 0, kind->size);
-    if (!(why = state_decode_fields(st, kind, val, rec, &field)))
+    if (!(why = state_decode_fields(st, kind, val, rec, &field, damaged, sizeof damaged)))
         return 0;
     /* Keys are NUL-separated parts: the first names the record. */
     return state_fail(st, NULL, 0, "state store %s: %s record '%.*s' cannot be read: %s%s%s",
@@ -330,8 +347,9 @@ static int state_decode(state_store *st, const state_kind *kind, const MDB_val *
 static int state_meta_uint(state_store *st, const MDB_val *val, uint64_t *out)
 {
     const msgpack_object *o;
+    char why[160];
 
-    if (state_unpack(st, val->mv_data, val->mv_size, &o) < 0 ||
+    if (state_unpack(st, val->mv_data, val->mv_size, &o, why, sizeof why) < 0 ||
         o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return 0;
     *out = o->via.u64;

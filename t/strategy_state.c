@@ -545,6 +545,52 @@ static void test_load(void)
     free(state.data);
 }
 
+/* Stored bytes whose headers declare more than they hold: refused before
+ * msgpack-c allocates for them (core/msgpack_check.h), and ctx.state is
+ * left as it was. */
+static void test_load_damaged(void)
+{
+    static const struct {
+        const char *what, *bytes;
+        size_t len;
+        const char *error;
+    } bad[] = {
+        {"a map of 4294967295 entries in 12 bytes",
+         "\xdf\xff\xff\xff\xff\xa1n\x01\xa1m\x02\x03", 12,
+         "not a saved state: a map at byte 0 declares 4294967295 entries in the 7 bytes left"},
+        {"an array of 4294967295 inside a map", "\x81\xa1" "a\xdd\xff\xff\xff\xff\x01", 9,
+         "not a saved state: an array at byte 3 declares 4294967295 elements in the 1 bytes "
+         "left"},
+        {"a string of 4294967295 bytes", "\x81\xa1" "a\xdb\xff\xff\xff\xff" "abc", 11,
+         "not a saved state: msgpack cut short (11 bytes)"},
+        {"an ext of 4294967295 bytes", "\x91\xc9\xff\xff\xff\xff\x01", 7,
+         "not a saved state: msgpack cut short (7 bytes)"},
+        {"an empty table 33 levels down",
+         "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+         "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x90",
+         33, "not a saved state: nested deeper than 32 tables"},
+    };
+    strategy *s = load("plain");
+    const void *data = NULL;
+    size_t len = 0;
+    char err[256];
+
+    run(s, "incr");
+    strategy_state_take(s, &data, &len, err, sizeof err);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        is_int(strategy_state_load(s, bad[i].bytes, bad[i].len, err, sizeof err), -1,
+               "%s: refused", bad[i].what);
+        is_str(err, bad[i].error, "%s: says why", bad[i].what);
+    }
+    host.nlines = 0;
+    run(s, "show");
+    is_str(last_line(), "1", "after the refusals ctx.state is as it was (count 1)");
+    is_int(strategy_state_take(s, &data, &len, err, sizeof err), 0,
+           "and nothing changed that would be saved over the stored bytes");
+    strategy_free(s);
+}
+
 static int write_strategy(void)
 {
     FILE *f;
@@ -562,13 +608,14 @@ int main(void)
     int rc;
     if (write_strategy() < 0)
         bail_out("cannot write the strategy under %s", dir);
-    plan(76);
+    plan(88);
     test_round_trip();
     test_take();
     test_alias();
     test_errors();
     test_deep();
     test_load();
+    test_load_damaged();
     unlink(path);
     rmdir(dir);
     rc = done();
