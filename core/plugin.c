@@ -533,7 +533,7 @@ int plugin_instance_stop(plugin_instance *pi)
     ((pi)->ph->table->size >= offsetof(lutra_plugin, fn) + sizeof(pi)->ph->table->fn &&       \
              (pi)->ph->table->fn                                                              \
          ? (pi)->ph->table->fn                                                                \
-         : (no_order_entry((pi), #fn), NULL))
+         : (no_order_entry((pi), #fn), (__typeof__((pi)->ph->table->fn))NULL))
 
 static void no_order_entry(const plugin_instance *pi, const char *fn)
 {
