@@ -96,6 +96,7 @@ struct engine {
     struct {
         char name[LUTRA_VENUE_MAX];
         int state;
+        char reason[ORDER_REASON_MAX]; /* the venue's word on it, for refusals */
     } venues[ENGINE_MAX_VENUES];
     size_t nvenues;
 
@@ -341,16 +342,22 @@ static int engine_self_trade(engine *e, const order_request *req, char *reason, 
 
 static const char *engine_feed_state_name(uint32_t state);
 
+static const char *engine_venue_reason(const engine *e, const char *venue);
+
 /* Refuse an order while its venue is not ready (a live venue reconnecting,
- * still syncing). */
+ * still syncing, its trading stopped), with the venue's own reason: it is
+ * what the operator must act on. */
 static int engine_venue_refuses(const engine *e, uint32_t instrument, char *reason, size_t len)
 {
     const lutra_instrument *in = instrument_registry_get(e->reg, instrument);
     int state = in ? engine_venue_state(e, in->venue) : 0;
+    const char *why;
 
     if (state == 0 || state == LUTRA_FEED_READY)
         return 0;
-    snprintf(reason, len, "venue not ready: %s", engine_feed_state_name((uint32_t)state));
+    why = engine_venue_reason(e, in->venue);
+    snprintf(reason, len, "venue not ready: %s%s%s%s", engine_feed_state_name((uint32_t)state),
+             why[0] ? " (" : "", why, why[0] ? ")" : "");
     return 1;
 }
 
@@ -1072,6 +1079,14 @@ int engine_venue_state(const engine *e, const char *venue)
     return 0;
 }
 
+static const char *engine_venue_reason(const engine *e, const char *venue)
+{
+    for (size_t i = 0; i < e->nvenues; i++)
+        if (!strcmp(e->venues[i].name, venue))
+            return e->venues[i].reason;
+    return "";
+}
+
 static int engine_venue_slot(engine *e, const char *venue)
 {
     for (size_t i = 0; i < e->nvenues; i++)
@@ -1090,12 +1105,19 @@ int engine_set_venue_state(engine *e, const char *venue, int state, const char *
 
     if (slot < 0)
         return -1;
+    /* The same state told again without a reason (to strategies that have
+     * just started) keeps the reason the venue gave. */
+    if ((reason && reason[0]) || e->venues[slot].state != state)
+        snprintf(e->venues[slot].reason, sizeof e->venues[slot].reason, "%s",
+                 reason ? reason : "");
+    if (!reason || !reason[0])
+        reason = e->venues[slot].reason;
     e->venues[slot].state = state;
     for (size_t i = 0; e->started && i < e->nstrategies; i++) {
         strategy *s = e->strategies[i];
         if (strategy_failed(s))
             continue;
-        if (engine_check(e, s, strategy_on_status(s, venue, name, reason ? reason : "")) < 0)
+        if (engine_check(e, s, strategy_on_status(s, venue, name, reason)) < 0)
             rc = -1;
     }
     return rc;

@@ -58,10 +58,12 @@ void engine_set_fill_observer(engine *e, engine_fill_fn fn, void *ud);
 
 /*
  * A venue's connection state (enum lutra_feed_state) for order entry and
- * its feed as a whole, from the live driver: kept, and told to every
- * running strategy's on_status. While a venue the engine has heard of is
- * not READY, orders for its instruments are refused with "venue not ready:
- * <state>"; a venue never reported (a backtest's) is always ready.
+ * its feed as a whole, from the live driver, with the venue's reason: kept,
+ * and told to every running strategy's on_status. While a venue the engine
+ * has heard of is not READY, orders for its instruments are refused with
+ * "venue not ready: <state> (<reason>)" (the reason left out when empty);
+ * a venue never reported (a backtest's) is always ready. The state kept,
+ * told again with an empty reason, keeps its reason.
  * @return 0, or -1 if a strategy failed or too many venues.
  */
 int engine_set_venue_state(engine *e, const char *venue, int state, const char *reason);

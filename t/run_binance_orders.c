@@ -30,6 +30,21 @@
  *      the mock never answers 429 or 418, each order lutra's rate gate
  *      (risk.orders_per_second) let through rests at the mock and is heard
  *      new, each other one was refused by the gate with its reason.
+ *   6. auth: the venue refuses the key, the signature or the account's
+ *      permissions (-2015 on a new order, -1022 on a cancel, an HTTP 401
+ *      whose body is not JSON, and the other answers of that class), one
+ *      after the other, the connector reloaded between them: each time the
+ *      order is rejected with its reason, trading stops (on_status
+ *      disconnected, "binance: trading stopped: ..."), the next buy is
+ *      refused with that reason, no further order reaches the mock, one
+ *      ERROR line says what to do, and the reload brings the venue back.
+ *   7. stream: the mock refuses the listenKey twice: the venue is not
+ *      ready ("binance: no user data stream yet: ...") though the book is,
+ *      a buy is refused with that reason, the log says so once; once the
+ *      user stream is up the venue is ready and an order goes through.
+ *
+ * Scenarios 1-5 run t/strategies/order_flow.lua; 6 and 7 a strategy that
+ * does what the test writes to a command file (cmd_flow below).
  *
  * Every wait has a deadline.
  */
@@ -60,6 +75,7 @@
 
 static char tmp_dir[] = "/tmp/lutra-run-binance-orders-XXXXXX";
 static char key_path[PATH_MAX], secret_path[PATH_MAX], flow_log[PATH_MAX];
+static char cmd_path[PATH_MAX], cmd_script[PATH_MAX], stderr_path[PATH_MAX];
 static char logs[LOG_MAX];
 
 static int64_t mono_ms(void)
@@ -259,6 +275,7 @@ typedef struct run run;
 
 struct run {
     const char *scenario;
+    const char *script;     /* NULL: t/strategies/order_flow.lua */
     live *lv;
     mock_binance *mx;
     void (*step)(run *r);
@@ -331,11 +348,12 @@ static void make_config(char *out, size_t cap, const run *r, const char *params,
              "    api_key = { file = '%s' }, api_secret = { file = '%s' },\n"
              "    symbols = { '" SYM "' } } },\n"
              "  risk = { %s },\n"
-             "  strategies = { { name = 'flow', script = 't/strategies/order_flow.lua',\n"
+             "  strategies = { { name = 'flow', script = '%s',\n"
              "    venue = 'binance', params = { log = '%s', scenario = '%s', %s } } } }\n",
              cancel_on_stop ? "true" : "false", tmp_dir, r->scenario,
              mock_binance_rest_port(r->mx), mock_binance_ws_port(r->mx), key_path, secret_path,
-             risk, flow_log, r->scenario, params);
+             risk, r->script ? r->script : "t/strategies/order_flow.lua", flow_log, r->scenario,
+             params);
 }
 
 /* Run the driver until the scenario's step finishes it. @return live_run's
@@ -344,7 +362,7 @@ static int run_scenario(run *r, const char *params, const char *risk, int cancel
 {
     live_options lo = {.lib_path = "scripts/lib", .stop_grace_ms = 1000, .no_signals = 1};
     config *cfg = malloc(sizeof *cfg);
-    char text[3 * PATH_MAX + 2048], err[1024];
+    char text[5 * PATH_MAX + 2048], err[1024];
     int rc = -1;
 
     if (!cfg)
@@ -534,7 +552,6 @@ static const struct {
     int code;
     const char *msg;
 } variants[] = {
-    {-2010, "This account may not place or cancel orders."},
     {-2010, "Duplicate order sent."},
     {-1013, "Filter failure: LOT_SIZE"},
     {-1013, "Filter failure: NOTIONAL"},
@@ -550,6 +567,13 @@ static int outcome_unknown(const merr_doc *d)
     return d->outcome_unknown || d->http_status >= 500;
 }
 
+/* An answer that stops trading (class auth: docs/connectors.md, "Errors"):
+ * the auth scenario's, not the reject scenario's, which goes on trading. */
+static int stops_trading(const merr_doc *d)
+{
+    return d->code == -1002 || d->code == -1022 || d->code == -2014 || d->code == -2015;
+}
+
 /* Every documented error whose outcome is known, the variants, then the
  * ones whose outcome is unknown (the strategy waits for each of those). */
 static void plan_rejects(void)
@@ -557,7 +581,7 @@ static void plan_rejects(void)
     nplan = nunknown = 0;
     for (int unknown = 0; unknown <= 1; unknown++) {
         for (size_t i = 0; i < merr_count() && nplan < PLAN_MAX; i++)
-            if (outcome_unknown(merr_at(i)) == unknown) {
+            if (outcome_unknown(merr_at(i)) == unknown && !stops_trading(merr_at(i))) {
                 plan_of[nplan++] = (reject_plan){merr_at(i), NULL};
                 nunknown += (size_t)unknown;
             }
@@ -815,6 +839,430 @@ static void test_burst(void)
     mock_binance_stop(r.mx);
 }
 
+/* ---- A strategy the test drives (scenarios 6 and 7) ---- */
+
+/* It does what the test appends to params.cmd, a line each ("buy TAG",
+ * "cancel TAG"), and writes down what it hears, as order_flow.lua does:
+ *   start | book synced | status <state> <reason>
+ *   sent <tag> <id> | refused <tag> <reason> | cancel <tag> sent|<reason>
+ *   order <id> <status> <filled> <reason>
+ * Both it and the test's poll run on the driver's loop: a command is never
+ * read half-written. */
+static const char cmd_flow_lua[] =
+    "local S = { params = { log = '', scenario = '', cmd = '', symbol = 'BTCUSDT',\n"
+    "                       qty = 0.001, price = 59000 } }\n"
+    "local out, seen, ids, synced = nil, 0, {}, false\n"
+    "local function say(fmt, ...)\n"
+    "  out = out or assert(io.open(S.params.log, 'a'))\n"
+    "  out:write(string.format(fmt, ...), '\\n')\n"
+    "  out:flush()\n"
+    "end\n"
+    "local function act(ctx, verb, tag)\n"
+    "  if verb == 'buy' then\n"
+    "    local id, why = ctx:buy{ symbol = ctx.params.symbol, qty = ctx.params.qty,\n"
+    "                             price = ctx.params.price, type = 'limit' }\n"
+    "    if id then ids[tag] = id; say('sent %s %s', tag, id)\n"
+    "    else say('refused %s %s', tag, tostring(why)) end\n"
+    "  elseif verb == 'cancel' then\n"
+    "    local done, why = ctx:cancel(ids[tag] or '-')\n"
+    "    say('cancel %s %s', tag, done and 'sent' or tostring(why))\n"
+    "  end\n"
+    "end\n"
+    "local function poll(ctx)\n"
+    "  local book = ctx:book(ctx.params.symbol)\n"
+    "  if not synced and book and book:synced() and book:best_ask() then\n"
+    "    synced = true\n"
+    "    say('book synced')\n"
+    "  end\n"
+    "  local f = io.open(ctx.params.cmd, 'r')\n"
+    "  if not f then return end\n"
+    "  local n = 0\n"
+    "  for line in f:lines() do\n"
+    "    n = n + 1\n"
+    "    if n > seen then\n"
+    "      seen = n\n"
+    "      act(ctx, line:match('^(%a+) (%S+)$'))\n"
+    "    end\n"
+    "  end\n"
+    "  f:close()\n"
+    "end\n"
+    "function S.on_start(ctx) say('start'); ctx:every(20, poll) end\n"
+    "function S.on_status(ctx, s) say('status %s %s', s.state, tostring(s.reason or '')) end\n"
+    "function S.on_order(ctx, o)\n"
+    "  say('order %s %s %.5f %s', o.id, o.status, o.filled, tostring(o.reason or ''))\n"
+    "end\n"
+    "function S.on_stop(ctx) if out then out:close() end; out = nil end\n"
+    "return S\n";
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+        bail_out("cannot write %s", path);
+}
+
+/* Tell the strategy to act: verb "buy" or "cancel", on the order tag. */
+static void command(const char *verb, const char *tag)
+{
+    FILE *f = fopen(cmd_path, "a");
+    if (!f || fprintf(f, "%s %s\n", verb, tag) < 0 || fclose(f) != 0)
+        bail_out("cannot write %s", cmd_path);
+}
+
+/* Is there a line at or after from starting with "sent TAG " or "refused TAG "? */
+static const char *answered(size_t from, const char *tag)
+{
+    char sent[64], refused[64];
+    const char *a, *b;
+
+    snprintf(sent, sizeof sent, "sent %s ", tag);
+    snprintf(refused, sizeof refused, "refused %s ", tag);
+    a = line_from(from, sent);
+    b = line_from(from, refused);
+    return a ? a : b;
+}
+
+/* The driver's log lines (stderr) of a run, kept in a file. */
+static int saved_stderr = -1;
+
+static void capture_stderr(void)
+{
+    FILE *f = fopen(stderr_path, "w");
+
+    if (!f)
+        bail_out("cannot write %s", stderr_path);
+    fflush(stderr);
+    saved_stderr = dup(2);
+    dup2(fileno(f), 2);
+    fclose(f);
+    log_set_level(getenv("RUN_DEBUG") ? LOG_DEBUG : LOG_INFO);
+}
+
+/* @return what was logged (free it). */
+static char *release_stderr(void)
+{
+    FILE *f;
+    char *buf = calloc(1, LOG_MAX);
+
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    log_set_level(getenv("RUN_DEBUG") ? LOG_DEBUG : LOG_ERROR);
+    if (!buf)
+        bail_out("out of memory");
+    if ((f = fopen(stderr_path, "r"))) {
+        buf[fread(buf, 1, LOG_MAX - 1, f)] = '\0';
+        fclose(f);
+    }
+    if (getenv("RUN_DEBUG"))
+        fputs(buf, stderr);
+    return buf;
+}
+
+/* Lines of text holding every one of the needles (NULL-terminated). */
+static int count_holding(const char *text, const char *const *needles)
+{
+    int n = 0;
+    for (const char *p = text; p && *p; p = next_line(p)) {
+        int all = 1;
+        for (size_t i = 0; needles[i] && all; i++)
+            all = line_has(p, needles[i]);
+        n += all;
+    }
+    return n;
+}
+
+static int holds_secret(const char *text)
+{
+    return strstr(text, MOCK_BINANCE_API_KEY) || strstr(text, MOCK_BINANCE_API_SECRET);
+}
+
+/* ---- 6. The venue refuses the key: trading stops ---- */
+
+/* One refusal of the auth class, answered to an order or to a cancel. */
+typedef struct auth_case {
+    const char *what;
+    int on;            /* MOCK_REJECT_ORDER or MOCK_REJECT_CANCEL */
+    long code;         /* 0: an HTTP status with a page that is not JSON */
+    const char *msg;   /* NULL: errors.md's */
+    int http_status;   /* with code 0 */
+} auth_case;
+
+static const auth_case auth_cases[] = {
+    {"-2015 on a new order", MOCK_REJECT_ORDER, -2015, NULL, 0},
+    {"-1022 on a cancel", MOCK_REJECT_CANCEL, -1022, NULL, 0},
+    {"HTTP 401 with an HTML page on a new order", MOCK_REJECT_ORDER, 0, NULL, 401},
+    {"-1002 on a new order", MOCK_REJECT_ORDER, -1002, NULL, 0},
+    {"-2014 on a new order", MOCK_REJECT_ORDER, -2014, NULL, 0},
+    {"-2010 \"This account may not place or cancel orders.\" on a new order", MOCK_REJECT_ORDER,
+     -2010, "This account may not place or cancel orders.", 0},
+};
+
+#define NAUTH (sizeof auth_cases / sizeof auth_cases[0])
+
+enum { AUTH_READY, AUTH_RESTING, AUTH_ANSWERED, AUTH_AFTER };
+
+static struct auth_seen {
+    int reached;                /* the case began: the venue was ready */
+    uint64_t orders0, cancels0; /* the mock's counts then */
+    uint64_t orders, cancels;   /* ... and once the next buy was answered */
+    int resting;                /* cancel case: the order still open at the mock */
+} auth_seen[NAUTH];
+
+/* What the connector says the venue answered ("binance -2015 ...: ..."). */
+static void auth_reason(const auth_case *c, char *out, size_t cap)
+{
+    const merr_doc *d = c->code ? merr_find((int)c->code) : NULL;
+
+    if (!c->code)
+        snprintf(out, cap, "binance HTTP %d", c->http_status);
+    else
+        snprintf(out, cap, "binance %ld %s: %s", c->code, d ? d->name : "?",
+                 c->msg ? c->msg : d ? d->msg : "?");
+}
+
+static void auth_reject(run *r, const auth_case *c)
+{
+    mock_reject rq = {.on = c->on, .code = c->code, .msg = c->msg,
+                      .http_status = c->http_status, .count = 1};
+    char err[256];
+
+    if (mock_binance_reject_as(r->mx, &rq, err, sizeof err) != 0)
+        bail_out("reject: %s", err);
+}
+
+static size_t auth_case_at;
+static int auth_step;
+
+static void step_auth(run *r)
+{
+    const auth_case *c = &auth_cases[auth_case_at];
+    struct auth_seen *seen = &auth_seen[auth_case_at];
+    mock_binance_stats st;
+    char a[16], b[16], id[64], err[1024];
+
+    snprintf(a, sizeof a, "a%zu", auth_case_at + 1);
+    snprintf(b, sizeof b, "b%zu", auth_case_at + 1);
+    mock_binance_get_stats(r->mx, &st);
+    switch (auth_step) {
+    case AUTH_READY: /* ready (again): the venue is asked for its answer */
+        if (!line_from(r->mark, "status ready every book"))
+            break;
+        seen->reached = 1;
+        seen->orders0 = st.new_orders;
+        seen->cancels0 = st.cancels;
+        if (c->on == MOCK_REJECT_ORDER)
+            auth_reject(r, c);
+        command("buy", a);
+        auth_step = c->on == MOCK_REJECT_ORDER ? AUTH_ANSWERED : AUTH_RESTING;
+        next_phase(r, PHASE_MS);
+        return;
+    case AUTH_RESTING: /* the buy rests: the cancel is what gets the answer */
+        tag_id(a, id);
+        if (!report(id, "new"))
+            break;
+        auth_reject(r, c);
+        command("cancel", a);
+        auth_step = AUTH_ANSWERED;
+        next_phase(r, PHASE_MS);
+        return;
+    case AUTH_ANSWERED:
+        if (!line_from(r->mark, "status disconnected binance: trading stopped"))
+            break;
+        command("buy", b);
+        auth_step = AUTH_AFTER;
+        next_phase(r, PHASE_MS);
+        return;
+    case AUTH_AFTER:
+        if (!answered(r->mark, b))
+            break;
+        seen->orders = st.new_orders;
+        seen->cancels = st.cancels;
+        tag_id(a, id);
+        seen->resting = mock_status(r->mx, id, NULL) == MEXCH_NEW;
+        if (++auth_case_at == NAUTH) {
+            finish(r, 300);
+            return;
+        }
+        /* The operator fixed the key: a new connector trades again. */
+        if (live_reload_plugin(r->lv, "binance", err, sizeof err) < 0) {
+            diag("auth: reload-plugin: %s", err);
+            finish(r, 0);
+            return;
+        }
+        auth_step = AUTH_READY;
+        next_phase(r, PHASE_MS);
+        return;
+    }
+    phase_over(r);
+}
+
+static void check_auth_case(size_t i)
+{
+    const auth_case *c = &auth_cases[i];
+    const struct auth_seen *seen = &auth_seen[i];
+    char a[16], b[16], id[64], reason[256], stopped[320], refused[400], prefix[64];
+    const char *rej, *no;
+
+    snprintf(a, sizeof a, "a%zu", i + 1);
+    snprintf(b, sizeof b, "b%zu", i + 1);
+    auth_reason(c, reason, sizeof reason);
+    snprintf(stopped, sizeof stopped, "status disconnected binance: trading stopped: %s",
+             reason + strlen("binance "));
+    snprintf(refused, sizeof refused, "venue not ready: disconnected (binance: trading stopped: "
+             "%s)", reason + strlen("binance "));
+    tag_id(a, id);
+    if (c->on == MOCK_REJECT_ORDER) {
+        rej = report(id, "rejected");
+        ok(rej && heard(id, "rejected") == 1 && heard(id, "new") == 0 && line_has(rej, reason),
+           "auth: %s: the order is rejected with \"%s\"", c->what, reason);
+    } else {
+        ok(id[0] && heard(id, "new") == 1 && seen->resting &&
+               seen->cancels == seen->cancels0 + 1,
+           "auth: %s: the venue refused the cancel; the order stays open at the mock",
+           c->what);
+    }
+    ok(line_from(0, stopped) != NULL, "auth: %s: on_status says disconnected, \"%s\"", c->what,
+       stopped + strlen("status disconnected "));
+    snprintf(prefix, sizeof prefix, "refused %s ", b);
+    no = line_from(0, prefix);
+    ok(no && line_has(no, refused) && seen->orders == seen->orders0 + 1 &&
+           seen->cancels == seen->cancels0 + (c->on == MOCK_REJECT_CANCEL),
+       "auth: %s: the next buy is refused with \"%s\"; no further order reached the mock",
+       c->what, refused);
+    if (no && !line_has(no, refused))
+        diag("    got: %.*s", (int)strcspn(no, "\n"), no);
+}
+
+static void test_auth(void)
+{
+    static const level_spec levels[] = {{1, "59999", "1"}, {0, "60001", "1"}};
+    mock_binance_options mo = {0};
+    run r = {.scenario = "auth", .step = step_auth, .script = cmd_script};
+    char params[PATH_MAX + 16], *log;
+    const char *stop_line[] = {"level=error", "trading stopped", "reload-plugin binance", NULL};
+    int stops, back = 1, named = 1;
+
+    r.mx = mock_start(&mo, levels, sizeof levels / sizeof *levels);
+    unlink(cmd_path);
+    snprintf(params, sizeof params, "cmd = '%s'", cmd_path);
+    capture_stderr();
+    int rc = run_scenario(&r, params, "", 0);
+    log = release_stderr();
+    is_int(rc, 0, "auth: live_run returned 0");
+    for (size_t i = 0; i < NAUTH; i++)
+        check_auth_case(i);
+    for (size_t i = 1; i < NAUTH; i++)
+        back &= auth_seen[i].reached;
+    ok(back, "auth: after each connector reload the venue was ready again, and the next order "
+       "reached the mock");
+    stops = count_holding(log, stop_line);
+    for (size_t i = 0; i < NAUTH; i++) {
+        char reason[256];
+        const char *line[] = {"level=error", "trading stopped", NULL, NULL};
+        auth_reason(&auth_cases[i], reason, sizeof reason);
+        line[2] = reason;
+        named &= count_holding(log, line) == 1;
+    }
+    ok(stops == (int)NAUTH && named,
+       "auth: one ERROR line each time, naming the error and what to do (%d lines)", stops);
+    ok(!holds_secret(log) && !holds_secret(logs), "auth: neither the key nor the secret was "
+       "logged or told to the strategy");
+    if (r.late)
+        diag("%s", logs);
+    free(log);
+    mock_binance_stop(r.mx);
+}
+
+/* ---- 7. No user data stream yet ---- */
+
+#define STREAM_REFUSALS 2 /* listenKey requests refused: the set-up retries every 5 s */
+
+static uint64_t stream_listen_keys, stream_orders;
+
+static void step_stream(run *r)
+{
+    mock_binance_stats st;
+    char id[64];
+
+    switch (r->phase) {
+    case 0: /* the book is synced: try to buy */
+        if (!line_from(0, "book synced"))
+            break;
+        command("buy", "early");
+        next_phase(r, PHASE_MS);
+        return;
+    case 1:
+        if (!answered(0, "early"))
+            break;
+        next_phase(r, STREAM_REFUSALS * 5000 + PHASE_MS);
+        return;
+    case 2: /* the user stream is up at last */
+        if (!line_from(r->mark, "status ready every book"))
+            break;
+        command("buy", "late");
+        next_phase(r, PHASE_MS);
+        return;
+    case 3:
+        tag_id("late", id);
+        if (!report(id, "new"))
+            break;
+        mock_binance_get_stats(r->mx, &st);
+        stream_listen_keys = st.listen_keys;
+        stream_orders = st.new_orders;
+        finish(r, 300);
+        return;
+    }
+    phase_over(r);
+}
+
+static void test_stream(void)
+{
+    static const level_spec levels[] = {{1, "59999", "1"}, {0, "60001", "1"}};
+    static const char *const warn_line[] = {"level=warn", "no user data stream", "listenKey",
+                                            "-2015", NULL};
+    mock_binance_options mo = {0};
+    mock_reject refuse = {.on = MOCK_REJECT_LISTEN_KEY, .code = -2015, .count = STREAM_REFUSALS};
+    run r = {.scenario = "stream", .step = step_stream, .script = cmd_script};
+    char params[PATH_MAX + 16], err[256], id[64], *log;
+    const char *why = "binance: no user data stream yet: listenKey: -2015 REJECTED_MBX_KEY: "
+                      "Invalid API-key, IP, or permissions for action.";
+    const char *early, *synced, *ready;
+    char refused[256];
+
+    r.mx = mock_start(&mo, levels, sizeof levels / sizeof *levels);
+    if (mock_binance_reject_as(r.mx, &refuse, err, sizeof err) != 0)
+        bail_out("reject: %s", err);
+    unlink(cmd_path);
+    snprintf(params, sizeof params, "cmd = '%s'", cmd_path);
+    capture_stderr();
+    int rc = run_scenario(&r, params, "", 0);
+    log = release_stderr();
+    is_int(rc, 0, "stream: live_run returned 0");
+    ok(line_from(0, "status syncing binance: no user data stream yet: listenKey: -2015") != NULL,
+       "stream: on_status says syncing, \"%s\"", why);
+    snprintf(refused, sizeof refused, "venue not ready: syncing (%s)", why);
+    early = line_from(0, "refused early ");
+    synced = line_from(0, "book synced");
+    ok(early && synced && synced < early && line_has(early, refused),
+       "stream: with the book synced, a buy is refused with \"%s\"", refused);
+    if (early && !line_has(early, refused))
+        diag("    got: %.*s", (int)strcspn(early, "\n"), early);
+    ready = early ? line_from(offset_of(early), "status ready every book") : NULL;
+    tag_id("late", id);
+    ok(ready && report(id, "new") && stream_orders == 1 &&
+           stream_listen_keys >= STREAM_REFUSALS + 1,
+       "stream: once the listenKey came (after %d refusals) the venue went ready, and the next "
+       "buy reached the mock and was heard new", STREAM_REFUSALS);
+    is_int(count_holding(log, warn_line), 1,
+           "stream: the refused listenKey is logged once, not at each retry");
+    ok(!holds_secret(log), "stream: neither the key nor the secret was logged");
+    if (r.late)
+        diag("%s", logs);
+    free(log);
+    mock_binance_stop(r.mx);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmp_dir))
@@ -822,16 +1270,22 @@ int main(void)
     snprintf(key_path, sizeof key_path, "%s/api.key", tmp_dir);
     snprintf(secret_path, sizeof secret_path, "%s/api.secret", tmp_dir);
     snprintf(flow_log, sizeof flow_log, "%s/flow.log", tmp_dir);
+    snprintf(cmd_path, sizeof cmd_path, "%s/flow.cmd", tmp_dir);
+    snprintf(cmd_script, sizeof cmd_script, "%s/cmd_flow.lua", tmp_dir);
+    snprintf(stderr_path, sizeof stderr_path, "%s/stderr.log", tmp_dir);
     tap_write_secret(key_path, MOCK_BINANCE_API_KEY);
     tap_write_secret(secret_path, MOCK_BINANCE_API_SECRET);
+    write_file(cmd_script, cmd_flow_lua);
     log_set_level(getenv("RUN_DEBUG") ? LOG_DEBUG : LOG_ERROR);
     plan_rejects();
-    plan(8 + 7 + 3 + (int)(nplan + nunknown) + 5 + 7);
+    plan(8 + 7 + 3 + (int)(nplan + nunknown) + 5 + 7 + 1 + 3 * (int)NAUTH + 3 + 6);
     test_book();
     test_orders();
     test_reject();
     test_disconnect();
     test_burst();
+    test_auth();
+    test_stream();
     tap_rmtree(tmp_dir);
     return done();
 }

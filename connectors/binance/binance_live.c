@@ -19,6 +19,13 @@
  * query_order: GET /api/v3/order by lutra's id, then the order's trades
  * (GET /api/v3/myTrades) as FILLs, then the STATUS that ends the answer.
  *
+ * The venue's state (emit_state) is what stands in the way of trading,
+ * worst first: trading stopped (the venue refused the key, its signature
+ * or the account's permissions on a signed request), exchangeInfo not in,
+ * the market stream down, with keys no user data stream (fills would be
+ * learned only by reconciliation), a book waiting for its snapshot. READY
+ * when nothing does; the engine refuses orders with the reason otherwise.
+ *
  * Every REST call goes through one FIFO queue: the weight tracker
  * (binance_rest.c) says when a call may leave, a 429/418 sets a back-off,
  * and a call that must wait waits on a timer, never in a loop. A call with
@@ -48,6 +55,7 @@
 #define LIVE_TRADES_RING 1024
 #define LIVE_DEPTH_LIMIT 1000
 #define LIVE_LISTEN_KEY_MAX 128
+#define LIVE_WHY_MAX 256 /* why the venue is not ready, for people */
 #define MS_NS INT64_C(1000000)
 #define KEEPALIVE_MS (30 * 60 * 1000)
 #define SNAPSHOT_RETRY_MS 500
@@ -163,8 +171,16 @@ struct bn_live {
     stream_age market_age, user_age;
     int market_open;
     int user_opened;   /* the user stream opened once: later opens are reconnects */
+    int user_up;       /* the user stream is open: fills are heard as they happen */
     char listen_key[LIVE_LISTEN_KEY_MAX];
-    int feed_state;    /* the last emit_state */
+    /* What keeps the venue from READY (venue_update), each "" when nothing. */
+    char setup_why[LIVE_WHY_MAX];   /* exchangeInfo is not in */
+    char market_why[LIVE_WHY_MAX];  /* the market stream closed ("" before it first opened) */
+    char user_why[LIVE_WHY_MAX];    /* the user stream is not up */
+    char user_logged[LIVE_WHY_MAX]; /* its last set-up failure logged (each kind once) */
+    char halted[LIVE_WHY_MAX];      /* "binance: trading stopped: ..." */
+    int feed_state;    /* the last emit_state, and its reason */
+    char feed_reason[LIVE_WHY_MAX + 64];
     live_order orders[LIVE_ORDERS_RING];
     size_t orders_next;
     live_trade trades[LIVE_TRADES_RING];
@@ -274,37 +290,66 @@ static int64_t ms_or_now(bn_live *L, int64_t ms)
     return ms > 0 ? ms * MS_NS : L->api->now(L->h);
 }
 
-/* ---- The feed's state ---- */
+/* ---- The venue's state ---- */
 
+/* Told once per change of the state or of its reason: the reason is what
+ * the engine refuses orders with. */
 static void feed_state(bn_live *L, int state, const char *reason)
 {
-    if (state == L->feed_state)
+    if (state == L->feed_state && strcmp(reason, L->feed_reason) == 0)
         return;
     L->feed_state = state;
+    snprintf(L->feed_reason, sizeof L->feed_reason, "%s", reason);
     L->api->emit_state(L->h, state, reason);
+}
+
+/* The venue's state from what stands in the way of trading, worst first
+ * (see the top of this file). */
+static void venue_update(bn_live *L)
+{
+    char why[sizeof L->feed_reason];
+    size_t synced = 0;
+
+    for (size_t i = 0; i < L->nsyms; i++)
+        synced += (size_t)L->syms[i].s->synced;
+    if (L->halted[0]) {
+        feed_state(L, LUTRA_FEED_DISCONNECTED, L->halted);
+    } else if (!L->defined) {
+        feed_state(L, L->setup_why[0] ? LUTRA_FEED_DISCONNECTED : LUTRA_FEED_CONNECTING,
+                   L->setup_why[0] ? L->setup_why : "asking exchangeInfo");
+    } else if (!L->market_open) {
+        feed_state(L, L->market_why[0] ? LUTRA_FEED_DISCONNECTED : LUTRA_FEED_CONNECTING,
+                   L->market_why[0] ? L->market_why : "opening the market stream");
+    } else if (L->keyed && !L->user_up) {
+        snprintf(why, sizeof why, "binance: no user data stream yet: %s", L->user_why);
+        feed_state(L, LUTRA_FEED_SYNCING, why);
+    } else if (synced < L->nsyms) {
+        feed_state(L, LUTRA_FEED_SYNCING, "waiting for depth snapshots");
+    } else {
+        feed_state(L, LUTRA_FEED_READY, "every book synchronised");
+    }
+}
+
+/* An error reason without the "binance " it starts with, for a reason that
+ * names the connector already ("binance: trading stopped: -2015 ..."). */
+static const char *error_text(const char *reason)
+{
+    return strncmp(reason, "binance ", 8) == 0 ? reason + 8 : reason;
 }
 
 static void snapshot_request(bn_live *L, live_sym *ls);
 
 /* After decode: a book that fell out of step wants a snapshot; then the
- * venue is READY when every book is synchronised. */
+ * venue's state. */
 static void check_sync(bn_live *L)
 {
-    size_t synced = 0;
-
     for (size_t i = 0; i < L->nsyms; i++) {
         live_sym *ls = &L->syms[i];
         if (ls->was_synced && !ls->s->synced)
             snapshot_request(L, ls);
         ls->was_synced = ls->s->synced;
-        synced += (size_t)ls->s->synced;
     }
-    if (!L->market_open)
-        feed_state(L, LUTRA_FEED_DISCONNECTED, "market stream closed");
-    else if (synced == L->nsyms)
-        feed_state(L, LUTRA_FEED_READY, "every book synchronised");
-    else
-        feed_state(L, LUTRA_FEED_SYNCING, "waiting for depth snapshots");
+    venue_update(L);
 }
 
 /* ---- The REST queue ---- */
@@ -535,6 +580,9 @@ static int call_try(bn_call *k, int64_t *wait_ms)
     bn_live *L = k->L;
     int64_t now = now_ms(L), wait;
 
+    /* Trading stopped: an order or a cancel would be refused the same way. */
+    if (L->halted[0] && !k->local_err[0] && (k->kind == CALL_NEW_ORDER || k->kind == CALL_CANCEL))
+        snprintf(k->local_err, sizeof k->local_err, "%s", L->halted);
     if (k->local_err[0] || call_build(k, now, k->local_err, sizeof k->local_err) != 0)
         return TRY_REFUSED;
 
@@ -687,17 +735,71 @@ static void outcome_later(bn_live *L, size_t sym, const lutra_order *o)
     call_add(L, CALL_QUERY_ORDER, sym, o); /* too many at once: ask now */
 }
 
+/*
+ * The venue refused the key, the signature or the account's permissions
+ * (class auth) on a signed request: trading stops. From now on orders and
+ * cancels are refused without being sent, with the reason; the venue goes
+ * DISCONNECTED with it, so the engine refuses new orders before they get
+ * here and strategies hear it in on_status. Orders open at the venue stay
+ * as they are (a cancel would fail the same way); the user stream still
+ * reports their fills, and queries still go out (a key that may not trade
+ * may still read). Only a new instance, after the operator has fixed the
+ * key, trades again: a connector reload or a restart, which reconcile.
+ */
+static void trading_stop(bn_live *L, const bn_call *k, const char *reason)
+{
+    if (L->halted[0])
+        return;
+    snprintf(L->halted, sizeof L->halted, "binance: trading stopped: %s", error_text(reason));
+    L->api->log(L->h, LUTRA_LOG_ERROR,
+                "trading stopped: the venue refused the API key, the signature or the "
+                "account's permissions; new orders and cancels are refused, open orders stay "
+                "as they are. Check the key, its permissions (spot trading) and its IP "
+                "allow-list, then run lutra ctl reload-plugin %s, or restart lutra "
+                "request=\"%s\" error=\"%s\"",
+                L->c->venue, call_names[k->kind], reason);
+    venue_update(L);
+}
+
+/* The user stream's set-up failed (listenKey, or the connection could not
+ * be made): asked again in SETUP_RETRY_MS. Logged once per kind of
+ * failure, not at every retry. A stream still open (a replacement key was
+ * wanted) goes on delivering: the venue stays as it is. */
+static void user_setup_failed(bn_live *L, const char *why)
+{
+    if (strcmp(why, L->user_logged) != 0) {
+        snprintf(L->user_logged, sizeof L->user_logged, "%s", why);
+        L->api->log(L->h, LUTRA_LOG_WARN, "%s, tried again every %d s error=\"%s\"",
+                    L->user_up ? "user data stream: a new one could not be set up; the one "
+                                 "open now goes on delivering"
+                               : "no user data stream: its set-up failed; orders are refused "
+                                 "until it connects",
+                    SETUP_RETRY_MS / 1000, why);
+    }
+    if (!L->user_up) {
+        snprintf(L->user_why, sizeof L->user_why, "%s", why);
+        venue_update(L);
+    }
+    schedule_setup_retry(L);
+}
+
 /* What a failed call means for what it carried. */
 static void call_fail(bn_call *k, int cls, const char *reason)
 {
     bn_live *L = k->L;
     live_sym *ls = call_has_symbol(k->kind) ? &L->syms[k->sym] : NULL;
     int64_t t = L->api->now(L->h);
+    char why[BN_REASON_MAX];
 
-    L->api->log(L->h, cls == BN_ERR_REJECTED ? LUTRA_LOG_INFO : LUTRA_LOG_WARN, "%s failed (%s): %s",
-                call_names[k->kind], bn_error_class_name(cls), reason);
+    if (k->kind != CALL_LISTEN_KEY) /* retried every 5 s: user_setup_failed logs it */
+        L->api->log(L->h, cls == BN_ERR_REJECTED ? LUTRA_LOG_INFO : LUTRA_LOG_WARN,
+                    "%s failed (%s): %s", call_names[k->kind], bn_error_class_name(cls), reason);
     if (cls == BN_ERR_CLOCK && k->kind != CALL_TIME)
         call_add(L, CALL_TIME, 0, NULL); /* measure the offset again for the next */
+    /* Before the order's own report: whatever its owner does on hearing
+     * it is refused already. */
+    if (cls == BN_ERR_AUTH && k->req.is_signed)
+        trading_stop(L, k, reason);
     switch (k->kind) {
     case CALL_NEW_ORDER:
         if (cls == BN_ERR_OUTCOME_UNKNOWN) {
@@ -717,9 +819,13 @@ static void call_fail(bn_call *k, int cls, const char *reason)
         snapshot_later(L, ls);
         break;
     case CALL_EXCHANGE_INFO:
-    case CALL_LISTEN_KEY:
-        feed_state(L, L->market_open ? L->feed_state : LUTRA_FEED_DISCONNECTED, reason);
+        snprintf(L->setup_why, sizeof L->setup_why, "exchangeInfo: %s", error_text(reason));
+        venue_update(L);
         schedule_setup_retry(L);
+        break;
+    case CALL_LISTEN_KEY:
+        snprintf(why, sizeof why, "listenKey: %s", error_text(reason));
+        user_setup_failed(L, why);
         break;
     case CALL_KEEPALIVE:
         /* The key expired or was closed (-1125): start over with a new one. */
@@ -796,6 +902,8 @@ static void on_exchange_info(bn_live *L, const lutra_http_response *r)
     if (bn_parse_exchange_info(L->c, r->body, r->body_len, on_symbol_info, L, &L->rl, err,
                                sizeof err) != 0) {
         L->api->log(L->h, LUTRA_LOG_ERROR, "%s", err);
+        snprintf(L->setup_why, sizeof L->setup_why, "exchangeInfo: %.200s", err);
+        venue_update(L);
         schedule_setup_retry(L);
         return;
     }
@@ -804,11 +912,13 @@ static void on_exchange_info(bn_live *L, const lutra_http_response *r)
             snprintf(err, sizeof err, "symbol %s is not listed by exchangeInfo",
                      L->syms[i].s->name);
             L->api->log(L->h, LUTRA_LOG_ERROR, "%s", err);
-            feed_state(L, LUTRA_FEED_DISCONNECTED, err);
+            snprintf(L->setup_why, sizeof L->setup_why, "%s", err);
+            venue_update(L);
             return;
         }
     }
     L->defined = 1;
+    venue_update(L);
     market_open(L);
 }
 
@@ -1297,7 +1407,9 @@ static void on_market_state(void *ud, const lutra_ws_status *st)
         /* The venue first (orders stop), then each book: diffs are missed
          * from now on, so every book syncs again from a snapshot once the
          * stream is back (READY only then). */
-        feed_state(L, LUTRA_FEED_DISCONNECTED, st->reason);
+        snprintf(L->market_why, sizeof L->market_why, "market stream closed: %s",
+                 st->reason && st->reason[0] ? st->reason : "no reason given");
+        venue_update(L);
         for (size_t i = 0; i < L->nsyms; i++)
             bn_book_lost(L->c, L->syms[i].s, now);
     }
@@ -1331,8 +1443,11 @@ static void market_open(bn_live *L)
     cfg.ud = L;
     cfg.seed = (uint64_t)L->api->now(L->h);
     L->market_ws = L->api->ws_open(L->h, &cfg);
-    if (!L->market_ws)
+    if (!L->market_ws) {
+        snprintf(L->market_why, sizeof L->market_why, "the market stream could not be opened");
+        venue_update(L);
         schedule_setup_retry(L);
+    }
 }
 
 /* ---- The user data stream ---- */
@@ -1528,11 +1643,22 @@ static void on_user_state(void *ud, const lutra_ws_status *st)
             call_add(L, CALL_ACCOUNT, 0, NULL);
         }
         L->user_opened = 1;
+        L->user_up = 1;
+        L->user_why[0] = '\0';
+        if (L->user_logged[0])
+            L->api->log(L->h, LUTRA_LOG_INFO, "user data stream connected: orders are taken "
+                        "again after=\"%s\"", L->user_logged);
+        L->user_logged[0] = '\0';
         age_arm(&L->user_age);
+        venue_update(L);
     } else if (st->state == LUTRA_WS_CLOSED) {
         age_stop(&L->user_age);
         L->api->log(L->h, LUTRA_LOG_WARN, "user stream closed: %s, retry in %" PRId64 " ms",
                     st->reason ? st->reason : "?", st->retry_in_ms);
+        L->user_up = 0;
+        snprintf(L->user_why, sizeof L->user_why, "user stream closed: %s",
+                 st->reason && st->reason[0] ? st->reason : "no reason given");
+        venue_update(L);
     }
 }
 
@@ -1546,6 +1672,10 @@ static void user_open(bn_live *L)
         L->user_ws = NULL;
         age_stop(&L->user_age);
     }
+    /* Fills are not heard until the new connection opens. */
+    L->user_up = 0;
+    snprintf(L->user_why, sizeof L->user_why, "connecting the user stream");
+    venue_update(L);
     snprintf(url, sizeof url, "%s/ws/%s", L->ws_url, L->listen_key);
     memset(&cfg, 0, sizeof cfg);
     cfg.url = url;
@@ -1555,7 +1685,7 @@ static void user_open(bn_live *L)
     cfg.seed = (uint64_t)L->api->now(L->h) + 1;
     L->user_ws = L->api->ws_open(L->h, &cfg);
     if (!L->user_ws)
-        schedule_setup_retry(L);
+        user_setup_failed(L, "the user stream could not be opened");
 }
 
 /* What did not come up is tried again. */
@@ -1721,7 +1851,8 @@ int bn_live_start(void *self)
         bn_live_free(c);
         return -1;
     }
-    feed_state(L, LUTRA_FEED_CONNECTING, "asking exchangeInfo");
+    snprintf(L->user_why, sizeof L->user_why, "asking for a listenKey");
+    venue_update(L);
     call_add(L, CALL_TIME, 0, NULL);
     call_add(L, CALL_EXCHANGE_INFO, 0, NULL);
     if (L->keyed)

@@ -45,9 +45,10 @@
 #define DAY_MS INT64_C(86400000)
 #define REJECTS_MAX 64
 
-/* New orders to refuse (the reject fault): `left` more with this answer. */
+/* Requests to refuse (the reject fault): `left` more with this answer. */
 typedef struct mreject {
-    int code, http_status;
+    int on;                  /* enum mock_reject_on */
+    int code, http_status;   /* code 0: msg is the body, not Binance's JSON */
     long left;
     char msg[160];
 } mreject;
@@ -92,7 +93,7 @@ struct mock_binance {
     mheld *held;
     /* counters */
     uint64_t requests;
-    uint64_t rate_limited, new_orders;
+    uint64_t rate_limited, new_orders, cancels, listen_keys;
     int feed_ended;
     int64_t orders_10s_window, orders_10s, orders_day_window, orders_day;
 };
@@ -320,45 +321,90 @@ int mock_fault_parse(const char *kind, const char *value, const char *count, moc
     return 0;
 }
 
-/* Queue the answer for the next count new orders. */
-static int reject_locked(mock_binance *mx, long value, long count, const char *msg, char *err,
-                         size_t errlen)
+/* Queue the answer for the next count requests of its kind. */
+static int reject_locked(mock_binance *mx, const mock_reject *rq, char *err, size_t errlen)
 {
-    int code = value > 0 ? (int)-value : (int)value;
-    const merr_doc *doc = merr_find(code);
+    int code = rq->code > 0 ? (int)-rq->code : (int)rq->code;
+    const merr_doc *doc = code ? merr_find(code) : NULL;
     mreject *r;
 
-    if (!doc && !msg) {
+    if (rq->on < MOCK_REJECT_ORDER || rq->on > MOCK_REJECT_LISTEN_KEY) {
+        snprintf(err, errlen, "fault reject: 'on' %d is not order, cancel or listenKey", rq->on);
+        return -1;
+    }
+    if (code && !doc && !rq->msg) {
         snprintf(err, errlen, "fault reject %d: not an error of errors.md; give its message",
                  code);
+        return -1;
+    }
+    if ((!code || rq->http_status) && (rq->http_status < 400 || rq->http_status > 599)) {
+        snprintf(err, errlen, "fault reject %d: status %d is not an HTTP error status (400-599)",
+                 code, rq->http_status);
         return -1;
     }
     if (mx->nrejects == REJECTS_MAX) {
         snprintf(err, errlen, "fault reject %d: %d rejections queued already", code, REJECTS_MAX);
         return -1;
     }
-    if (count <= 0)
+    if (rq->count <= 0)
         return 0;
     r = &mx->rejects[mx->nrejects++];
+    r->on = rq->on;
     r->code = code;
-    r->http_status = doc ? doc->http_status : 400;
-    r->left = count;
-    snprintf(r->msg, sizeof r->msg, "%s", msg ? msg : doc->msg);
+    r->http_status = rq->http_status ? rq->http_status : doc ? doc->http_status : 400;
+    r->left = rq->count;
+    snprintf(r->msg, sizeof r->msg, "%s",
+             rq->msg ? rq->msg
+             : code  ? doc->msg
+                     : "<html><head><title>Error</title></head><body><h1>Access denied"
+                       "</h1></body></html>");
     return 0;
 }
 
-/* The answer to a new order the reject fault picked; 429 comes with a
- * Retry-After, as Binance sends it. @return the HTTP status. */
-static int planned_reject(mock_binance *mx, struct evhttp_request *req, struct evbuffer *out)
+/* The kind of request a reject may answer, or -1 for one it never does. */
+static int reject_kind(const mrest_route *r)
 {
-    mreject *r = &mx->rejects[0];
+    if (!strcmp(r->path, "/api/v3/order"))
+        return !strcmp(r->method, "POST")     ? MOCK_REJECT_ORDER
+               : !strcmp(r->method, "DELETE") ? MOCK_REJECT_CANCEL
+                                              : -1;
+    if (!strcmp(r->path, "/api/v3/userDataStream") && !strcmp(r->method, "POST"))
+        return MOCK_REJECT_LISTEN_KEY;
+    return -1;
+}
+
+/* The first reject queued for requests of route r, or NULL. */
+static mreject *reject_for(mock_binance *mx, const mrest_route *r)
+{
+    int kind = reject_kind(r);
+
+    for (size_t i = 0; kind >= 0 && i < mx->nrejects; i++)
+        if (mx->rejects[i].on == kind)
+            return &mx->rejects[i];
+    return NULL;
+}
+
+/* The answer to a request the reject fault picked; 429 comes with a
+ * Retry-After, as Binance sends it. @return the HTTP status. */
+static int planned_reject(mock_binance *mx, mreject *r, struct evhttp_request *req,
+                          struct evbuffer *out)
+{
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
     int status = r->http_status;
 
     if (status == 429 || status == 418)
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-    mrest_error(out, r->code, r->msg);
-    if (--r->left == 0)
-        memmove(mx->rejects, mx->rejects + 1, --mx->nrejects * sizeof *r);
+        evhttp_add_header(headers, "Retry-After", "1");
+    if (r->code) {
+        mrest_error(out, r->code, r->msg);
+    } else {
+        evhttp_remove_header(headers, "Content-Type");
+        evhttp_add_header(headers, "Content-Type", "text/html");
+        evbuffer_add(out, r->msg, strlen(r->msg));
+    }
+    if (--r->left == 0) {
+        size_t i = (size_t)(r - mx->rejects);
+        memmove(r, r + 1, (--mx->nrejects - i) * sizeof *r);
+    }
     return status;
 }
 
@@ -399,8 +445,10 @@ static int fault_locked(mock_binance *mx, const mock_fault *f, char *err, size_t
         if (!mx->silent)
             release_silenced(mx);
         return 0;
-    case MOCK_FAULT_REJECT:
-        return reject_locked(mx, f->value, f->count, NULL, err, errlen);
+    case MOCK_FAULT_REJECT: {
+        mock_reject rq = {.on = MOCK_REJECT_ORDER, .code = f->value, .count = f->count};
+        return reject_locked(mx, &rq, err, errlen);
+    }
     default:
         snprintf(err, errlen, "fault kind %d: unknown", f->kind);
         return -1;
@@ -506,6 +554,8 @@ static void stats_locked(mock_binance *mx, mock_binance_stats *out)
     out->new_orders = mx->new_orders;
     out->feed_paused = mx->feed ? mfeed_paused(mx->feed) : 0;
     out->client_id_reuses = mexch_client_id_reuses(mx->x);
+    out->cancels = mx->cancels;
+    out->listen_keys = mx->listen_keys;
 }
 
 /* ---- The control endpoint (/mock/...) ---- */
@@ -531,6 +581,34 @@ static int is_loopback(struct evhttp_request *req)
     return addr && strcmp(addr, "127.0.0.1") == 0;
 }
 
+/* /mock/fault?kind=reject&value=&count=, with msg=, status= and
+ * on=order|cancel|listenKey. @return 0, or -1 with err. */
+static int control_reject(mock_binance *mx, const struct evkeyvalq *q, const mock_fault *f,
+                          char *err, size_t errlen)
+{
+    static const char *const ons[] = {"order", "cancel", "listenKey"};
+    const char *on = evhttp_find_header(q, "on"), *status = evhttp_find_header(q, "status");
+    mock_reject rq = {.on = on ? -1 : MOCK_REJECT_ORDER, .code = f->value, .count = f->count,
+                      .msg = evhttp_find_header(q, "msg")};
+    char *end = NULL;
+
+    for (size_t i = 0; on && i < sizeof ons / sizeof *ons; i++)
+        if (!strcmp(on, ons[i]))
+            rq.on = (int)i;
+    if (rq.on < 0) {
+        snprintf(err, errlen, "fault reject: on '%s' is not order, cancel or listenKey", on);
+        return -1;
+    }
+    if (status) {
+        rq.http_status = (int)strtol(status, &end, 10);
+        if (*end || !*status) {
+            snprintf(err, errlen, "fault reject: status '%s' is not a number", status);
+            return -1;
+        }
+    }
+    return reject_locked(mx, &rq, err, errlen);
+}
+
 static int control(mock_binance *mx, struct evhttp_request *req, const char *path,
                    const struct evkeyvalq *q, struct evbuffer *out)
 {
@@ -548,10 +626,8 @@ static int control(mock_binance *mx, struct evhttp_request *req, const char *pat
         if (rc == 0) {
             if (f.kind == MOCK_FAULT_DROP)
                 mx->drop_except = evhttp_request_get_connection(req);
-            rc = f.kind == MOCK_FAULT_REJECT
-                     ? reject_locked(mx, f.value, f.count, evhttp_find_header(q, "msg"), err,
-                                     sizeof err)
-                     : fault_locked(mx, &f, err, sizeof err);
+            rc = f.kind == MOCK_FAULT_REJECT ? control_reject(mx, q, &f, err, sizeof err)
+                                             : fault_locked(mx, &f, err, sizeof err);
         }
     } else if (strcmp(path, "/mock/balance") == 0) {
         rc = set_balance_locked(mx, evhttp_find_header(q, "asset"), evhttp_find_header(q, "free"),
@@ -724,14 +800,19 @@ static int api(mock_binance *mx, struct evhttp_request *req, const char *path,
     call.weight_limit = mx->weight.limit;
     call.weight_interval_s = (int)(mx->weight.interval_ms / 1000);
     call.out = out;
-    if (r && r->is_order)
-        mx->new_orders++;
+    if (r) {
+        int kind = reject_kind(r);
+        mx->new_orders += kind == MOCK_REJECT_ORDER;
+        mx->cancels += kind == MOCK_REJECT_CANCEL;
+        mx->listen_keys += kind == MOCK_REJECT_LISTEN_KEY;
+    }
     if (!r) {
         mrest_error(out, -1000, "Unknown path or method.");
         status = 404;
     } else if ((status = charge(mx, req, mrest_weight(r, &call), call.now_ms, out)) == 0 &&
                (status = authenticate(mx, req, r, &call, raw_query, body, body_len, out)) == 0) {
-        status = r->is_order && mx->nrejects ? planned_reject(mx, req, out) : r->handle(&call);
+        mreject *planned = reject_for(mx, r);
+        status = planned ? planned_reject(mx, planned, req, out) : r->handle(&call);
         if (status == 200 && r->is_order)
             count_order(mx, req, call.now_ms);
     }
@@ -1112,8 +1193,20 @@ int mock_binance_fault(mock_binance *mx, const mock_fault *f, char *err, size_t 
 int mock_binance_reject(mock_binance *mx, long code, long count, const char *msg, char *err,
                         size_t errlen)
 {
+    mock_reject rq = {.on = MOCK_REJECT_ORDER, .code = code, .msg = msg, .count = count};
+
+    if (code == 0) {
+        snprintf(err, errlen, "fault reject 0: not an error code (mock_binance_reject_as "
+                 "sends an answer that is not Binance's)");
+        return -1;
+    }
+    return mock_binance_reject_as(mx, &rq, err, errlen);
+}
+
+int mock_binance_reject_as(mock_binance *mx, const mock_reject *r, char *err, size_t errlen)
+{
     pthread_mutex_lock(&mx->lock);
-    int rc = reject_locked(mx, code, count, msg, err, errlen);
+    int rc = reject_locked(mx, r, err, errlen);
     pthread_mutex_unlock(&mx->lock);
     return rc;
 }
@@ -1145,9 +1238,11 @@ void mock_binance_stats_json(const mock_binance_stats *st, char *out, size_t cap
              ",\"ws_connections\":%d,\"ws_accepted\":%" PRIu64 ",\"ws_user_accepted\":%" PRIu64
              ",\"weight_total\":%" PRId64 ",\"feed_messages\":%" PRIu64 ",\"feed_ended\":%s"
              ",\"feed_paused\":%s,\"rate_limited\":%" PRIu64 ",\"new_orders\":%" PRIu64
-             ",\"client_id_reuses\":%" PRIu64 "}",
+             ",\"client_id_reuses\":%" PRIu64 ",\"cancels\":%" PRIu64
+             ",\"listen_keys\":%" PRIu64 "}",
              st->requests, st->rest_connections, st->ws_connections, st->ws_accepted,
              st->ws_user_accepted, st->weight_total, st->feed_messages,
              st->feed_ended ? "true" : "false", st->feed_paused ? "true" : "false",
-             st->rate_limited, st->new_orders, st->client_id_reuses);
+             st->rate_limited, st->new_orders, st->client_id_reuses, st->cancels,
+             st->listen_keys);
 }

@@ -53,6 +53,7 @@ enum mock_fault_kind {
     MOCK_FAULT_REJECT     /* answer the next `count` new orders with error code `value` (its */
                           /*   sign does not matter) and its message in errors.md; rejects */
                           /*   given in turn queue up, first given first used */
+                          /*   (mock_binance_reject_as: other requests, other answers) */
 };
 
 typedef struct mock_fault {
@@ -74,6 +75,8 @@ typedef struct mock_binance_stats {
     uint64_t new_orders;    /* POST /api/v3/order requests received */
     int feed_paused;
     uint64_t client_id_reuses; /* new orders reusing an earlier request's client id */
+    uint64_t cancels;       /* DELETE /api/v3/order requests received */
+    uint64_t listen_keys;   /* POST /api/v3/userDataStream requests received */
 } mock_binance_stats;
 
 /* Start serving. @return the mock, or NULL with the reason in err. */
@@ -131,6 +134,31 @@ void mock_binance_pause_feed(mock_binance *mx, int paused);
  * code errors.md does not list, too many queued). */
 int mock_binance_reject(mock_binance *mx, long code, long count, const char *msg, char *err,
                         size_t errlen);
+
+/* The requests a reject answers (the control endpoint's `on`). */
+enum mock_reject_on {
+    MOCK_REJECT_ORDER = 0,   /* "order": POST /api/v3/order, new orders (the default) */
+    MOCK_REJECT_CANCEL,      /* "cancel": DELETE /api/v3/order */
+    MOCK_REJECT_LISTEN_KEY   /* "listenKey": POST /api/v3/userDataStream */
+};
+
+/* A reject of any of those requests, answered after its weight, key and
+ * signature passed, the request not carried out. Rejects queue up per
+ * kind of request, first given first used. */
+typedef struct mock_reject {
+    int on;           /* enum mock_reject_on */
+    long code;        /* an error code (its sign does not matter); 0: an answer that is not
+                       * Binance's (a proxy's error page) */
+    const char *msg;  /* with a code: its message (NULL: the code's in errors.md); code 0: the
+                       * body, sent as it is, as text/html (NULL: a short HTML page) */
+    int http_status;  /* 0: the one Binance sends the code with (400 for a code errors.md
+                       * does not list); code 0 needs one, 400-599 */
+    long count;       /* how many requests it answers */
+} mock_reject;
+
+/* Queue r. @return 0, or -1 with err (as mock_binance_reject; a status
+ * outside 400-599, an unknown `on`). */
+int mock_binance_reject_as(mock_binance *mx, const mock_reject *r, char *err, size_t errlen);
 
 /* Forget the weight used and any IP ban. */
 void mock_binance_reset_weight(mock_binance *mx);
