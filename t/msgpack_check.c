@@ -15,7 +15,6 @@
  *     for it (under AddressSanitizer the process would abort otherwise).
  */
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <lmdb.h>
 #include <msgpack.h>
@@ -29,6 +28,7 @@
 #include "log.h"
 #include "msgpack_check.h"
 #include "state.h"
+#include "lmdb_raw.h"
 #include "tap.h"
 
 static msgpack_check_result res;
@@ -314,37 +314,6 @@ static int64_t test_clock(void *ud)
     return 1723161600 * INT64_C(1000000000);
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-/* Raw LMDB, as another program would write: put val under key in the
- * named database. */
-static int raw_write(const char *dir, const char *db, const char *key, const void *val,
-                     size_t vlen)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    MDB_val k = {strlen(key), (void *)key}, v = {vlen, (void *)val};
-    int rc;
-
-    if ((rc = mdb_env_create(&env)) != 0)
-        return rc;
-    mdb_env_set_maxdbs(env, 16);
-    if ((rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
-        (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0) {
-        rc = mdb_dbi_open(txn, db, MDB_CREATE, &dbi);
-        if (rc == 0)
-            rc = mdb_put(txn, dbi, &k, &v, 0);
-        rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
-    }
-    mdb_env_close(env);
-    return rc;
-}
-
 /* Start an engine on the store in dir with strategy mm (the script). Its
  * failure, if any, into error. @return engine_start's result. */
 static int start_on(const char *dir, char *error, size_t cap)
@@ -424,11 +393,11 @@ static void test_store(void)
         bail_out("store: %s", error);
     state_close(st);
 
-    ok(raw_write(dir, "strategies", "mm", good, sizeof good - 1) == 0 &&
+    ok(lmdb_raw_write(dir, "strategies", "mm", good, sizeof good - 1) == 0 &&
            start_on(dir, error, sizeof error) < 0 && strstr(error, "on_start ran: n=1"),
        "a sound ctx.state written with raw LMDB is loaded before on_start");
 
-    ok(raw_write(dir, "strategies", "mm", damaged, sizeof damaged - 1) == 0,
+    ok(lmdb_raw_write(dir, "strategies", "mm", damaged, sizeof damaged - 1) == 0,
        "a ctx.state declaring a map of 4294967295 entries in 12 bytes, written with raw LMDB");
     rc = start_on(dir, error, sizeof error);
     is_int(rc, -1, "the engine does not start (and did not abort on a huge allocation)");
@@ -451,6 +420,6 @@ int main(void)
     test_lies();
     test_depth();
     test_store();
-    nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tap_rmtree(root);
     return done();
 }

@@ -8,7 +8,6 @@
  * while this process still holds them open with a batch in flight.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <lmdb.h>
 #include <msgpack.h>
@@ -23,6 +22,7 @@
 #include "json.h"
 #include "money.h"
 #include "state.h"
+#include "lmdb_raw.h"
 #include "tap.h"
 
 static char root[64];
@@ -39,12 +39,6 @@ static const char *path_in(const char *name)
     char *p = bufs[next++ % 64];
     snprintf(p, PATH_MAX, "%s/%s", root, name);
     return p;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
 }
 
 static int64_t dec(const char *s, int scale)
@@ -240,31 +234,6 @@ static int count_orders(state_store *st)
     return c.n;
 }
 
-/* Raw LMDB, as another program would write: put (val) or delete (NULL)
- * key in the named database (NULL: the main one). */
-static int raw_write(const char *dir, const char *db, const char *key, const void *val,
-                     size_t vlen)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    MDB_val k = {strlen(key), (void *)key}, v = {vlen, (void *)val};
-    int rc;
-
-    if ((rc = mdb_env_create(&env)) != 0)
-        return rc;
-    mdb_env_set_maxdbs(env, 16);
-    if ((rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
-        (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0) {
-        rc = mdb_dbi_open(txn, db, MDB_CREATE, &dbi);
-        if (rc == 0)
-            rc = val ? mdb_put(txn, dbi, &k, &v, 0) : mdb_del(txn, dbi, &k, NULL);
-        rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
-    }
-    mdb_env_close(env);
-    return rc;
-}
-
 /* meta.schema as a msgpack unsigned integer (docs/state.md). */
 static int raw_schema(const char *dir, unsigned schema)
 {
@@ -275,7 +244,7 @@ static int raw_schema(const char *dir, unsigned schema)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_unsigned_int(&pk, schema);
-    rc = raw_write(dir, "meta", "schema", sb.data, sb.size);
+    rc = lmdb_raw_write(dir, "meta", "schema", sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return rc;
 }
@@ -547,9 +516,9 @@ static void test_check(void)
     state_close(st);
     /* Plant with raw LMDB: an open-index entry for a closed order, one for
      * an order that does not exist, and an open order missing from it. */
-    ok(raw_write(dir, "open", "ck-2", &none, 0) == 0 &&
-           raw_write(dir, "open", "ghost", &none, 0) == 0 &&
-           raw_write(dir, "open", "ck-1", NULL, 0) == 0,
+    ok(lmdb_raw_write(dir, "open", "ck-2", &none, 0) == 0 &&
+           lmdb_raw_write(dir, "open", "ghost", &none, 0) == 0 &&
+           lmdb_raw_write(dir, "open", "ck-1", NULL, 0) == 0,
        "inconsistencies planted with raw LMDB");
     st = open_rw(dir);
     memset(&p, 0, sizeof p);
@@ -832,12 +801,12 @@ static void test_not_a_store(void)
     FILE *f;
 
     mkdir(other, 0700);
-    if (raw_write(other, NULL, "customer", "42", 2) != 0)
+    if (lmdb_raw_write(other, NULL, "customer", "42", 2) != 0)
         bail_out("cannot write another program's LMDB environment");
     ok(!open_at(other, 0, 0, 0) && contains(err, "not a lutra state store"),
        "an LMDB environment of another program is refused: %s", err);
     mkdir(nometa, 0700);
-    if (raw_write(nometa, "meta", "colour", "blue", 4) != 0)
+    if (lmdb_raw_write(nometa, "meta", "colour", "blue", 4) != 0)
         bail_out("cannot write an LMDB environment with a meta database");
     ok(!open_at(nometa, 0, 0, 0) && contains(err, "not a lutra state store"),
        "one with a meta database but no schema too: %s", err);
@@ -1018,7 +987,7 @@ static void test_cli(void)
     state_commit(st, err, sizeof err);
     state_close(st);
 
-    raw_write(dir, "open", "ck-1", NULL, 0);
+    lmdb_raw_write(dir, "open", "ck-1", NULL, 0);
     snprintf(args, sizeof args, "check --state '%s'", dir);
     ok(run_state(args, out, sizeof out) == 1 && contains(out, "ck-1"),
        "lutra state check: exit 1, the problem listed");
@@ -1045,7 +1014,7 @@ static void test_damaged(void)
 
     write_good_store(st);
     state_close(st);
-    ok(raw_write(dir, "orders", "ck-1", huge_order, sizeof huge_order - 1) == 0,
+    ok(lmdb_raw_write(dir, "orders", "ck-1", huge_order, sizeof huge_order - 1) == 0,
        "an order record declaring an array of 4294967295 fields in 8 bytes, planted");
     st = open_rw(dir);
     snprintf(want, sizeof want,
@@ -1081,8 +1050,8 @@ static void test_damaged_cli(void)
     commit(st);
     state_close(st);
     /* mm's ctx.state damaged, and an open order missing from the index. */
-    if (raw_write(dir, "strategies", "mm", huge_state, sizeof huge_state - 1) != 0 ||
-        raw_write(dir, "open", "ck-1", NULL, 0) != 0)
+    if (lmdb_raw_write(dir, "strategies", "mm", huge_state, sizeof huge_state - 1) != 0 ||
+        lmdb_raw_write(dir, "open", "ck-1", NULL, 0) != 0)
         bail_out("cannot plant the damage in %s", dir);
 
     snprintf(args, sizeof args, "check --state '%s'", dir);
@@ -1139,6 +1108,6 @@ int main(void)
     test_cli();
     test_damaged();
     test_damaged_cli();
-    nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tap_rmtree(root);
     return done();
 }
