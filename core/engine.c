@@ -12,6 +12,7 @@
 
 #include "fixed.h"
 #include "grow.h"
+#include "copy.h"
 #include "crashpoint.h"
 #include "journal.h"
 #include "log.h"
@@ -398,7 +399,7 @@ static int engine_submit(engine *e, const order_request *req, char *id_out, char
         return -1;
     }
     e->stats.orders++;
-    snprintf(id_out, ORDER_ID_MAX + 1, "%s", o->id);
+    copy_str(id_out, ORDER_ID_MAX + 1, o->id);
     if (e->journal) {
         /* Written now, sent once the batch holding it is committed. */
         engine_journal_order(e, o, TOUCH_NEW | TOUCH_LOCK);

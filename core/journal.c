@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy.h"
 #include "grow.h"
 #include "log.h"
 
@@ -83,24 +84,15 @@ static const lutra_instrument *journal_instrument(journal *j, uint32_t id)
 
 /* ---- Records ---- */
 
-/* A bounded string copy: records are written on every order, where
- * snprintf's format parsing was a measurable part of the write-ahead. */
-static void journal_copy(char *dst, size_t cap, const char *src)
-{
-    size_t n = strnlen(src, cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 static void journal_order_record(const order *o, const lutra_instrument *in,
                                  const char *strategy, state_order *r)
 {
     memset(r, 0, sizeof *r);
-    journal_copy(r->id, sizeof r->id, o->id);
-    journal_copy(r->venue, sizeof r->venue, in->venue);
-    journal_copy(r->symbol, sizeof r->symbol, in->symbol);
-    journal_copy(r->strategy, sizeof r->strategy, strategy ? strategy : "");
-    journal_copy(r->tag, sizeof r->tag, o->req.tag);
+    copy_str(r->id, sizeof r->id, o->id);
+    copy_str(r->venue, sizeof r->venue, in->venue);
+    copy_str(r->symbol, sizeof r->symbol, in->symbol);
+    copy_str(r->strategy, sizeof r->strategy, strategy ? strategy : "");
+    copy_str(r->tag, sizeof r->tag, o->req.tag);
     r->side = (uint8_t)o->req.side;
     r->type = (uint8_t)o->req.type;
     r->tif = (uint8_t)o->req.tif;
@@ -113,12 +105,12 @@ static void journal_order_record(const order *o, const lutra_instrument *in,
     r->filled = o->filled;
     r->filled_value = o->filled_value;
     r->fees = o->fees;
-    journal_copy(r->fee_asset, sizeof r->fee_asset, o->fee_asset);
+    copy_str(r->fee_asset, sizeof r->fee_asset, o->fee_asset);
     r->locked = o->locked;
     r->ts_created = o->ts_created;
     r->ts_updated = o->ts_updated;
-    journal_copy(r->venue_order_id, sizeof r->venue_order_id, o->venue_order_id);
-    journal_copy(r->reason, sizeof r->reason, o->reason);
+    copy_str(r->venue_order_id, sizeof r->venue_order_id, o->venue_order_id);
+    copy_str(r->reason, sizeof r->reason, o->reason);
 }
 
 int journal_order(journal *j, const order *o, const char *strategy, uint64_t next_seq)
@@ -165,13 +157,13 @@ int journal_fill(journal *j, const order *o, const exec_report *rep)
     if (!in)
         return journal_fail(j, o->id, "its instrument is not registered");
     memset(&f, 0, sizeof f);
-    journal_copy(f.order_id, sizeof f.order_id, o->id);
+    copy_str(f.order_id, sizeof f.order_id, o->id);
     if (rep->trade_id[0])
-        journal_copy(f.trade_id, sizeof f.trade_id, rep->trade_id);
+        copy_str(f.trade_id, sizeof f.trade_id, rep->trade_id);
     else /* a simulated venue's: the order's filled size after it is unique */
         snprintf(f.trade_id, sizeof f.trade_id, "%s#%lld", o->id, (long long)o->filled);
-    journal_copy(f.venue, sizeof f.venue, in->venue);
-    journal_copy(f.symbol, sizeof f.symbol, in->symbol);
+    copy_str(f.venue, sizeof f.venue, in->venue);
+    copy_str(f.symbol, sizeof f.symbol, in->symbol);
     f.side = (uint8_t)o->req.side;
     f.liquidity = (uint8_t)rep->liquidity;
     f.price_scale = in->price_scale;
@@ -179,7 +171,7 @@ int journal_fill(journal *j, const order *o, const exec_report *rep)
     f.price = rep->price;
     f.qty = rep->qty;
     f.fee = rep->fee;
-    journal_copy(f.fee_asset, sizeof f.fee_asset, rep->fee_asset);
+    copy_str(f.fee_asset, sizeof f.fee_asset, rep->fee_asset);
     f.ts = rep->ts;
     return journal_done(j, state_put_fill(j->st, &f, why, sizeof why), o->id, why);
 }
@@ -195,8 +187,8 @@ int journal_position(journal *j, uint32_t instrument, const oms_position *p)
     if (!in)
         return journal_fail(j, "position", "its instrument is not registered");
     memset(&r, 0, sizeof r);
-    journal_copy(r.venue, sizeof r.venue, in->venue);
-    journal_copy(r.symbol, sizeof r.symbol, in->symbol);
+    copy_str(r.venue, sizeof r.venue, in->venue);
+    copy_str(r.symbol, sizeof r.symbol, in->symbol);
     r.price_scale = in->price_scale;
     r.size_scale = in->size_scale;
     r.qty = p->qty;
@@ -215,8 +207,8 @@ int journal_balance(journal *j, const char *venue, const char *asset, const oms_
     if (j->error[0])
         return -1;
     memset(&r, 0, sizeof r);
-    journal_copy(r.venue, sizeof r.venue, venue);
-    journal_copy(r.asset, sizeof r.asset, asset);
+    copy_str(r.venue, sizeof r.venue, venue);
+    copy_str(r.asset, sizeof r.asset, asset);
     r.free = b->free;
     r.locked = b->locked;
     return journal_done(j, state_put_balance(j->st, &r, why, sizeof why), asset, why);
@@ -302,7 +294,7 @@ static int32_t journal_find(const journal_restore_ctx *c, const char *symbol)
 static void journal_order_from(const state_order *r, uint32_t instrument, int owner, order *o)
 {
     memset(o, 0, sizeof *o);
-    journal_copy(o->id, sizeof o->id, r->id);
+    copy_str(o->id, sizeof o->id, r->id);
     o->req.instrument = instrument;
     o->req.strategy = owner < 0 ? UINT32_MAX : (uint32_t)owner;
     o->req.side = (order_side)r->side;
@@ -311,17 +303,17 @@ static void journal_order_from(const state_order *r, uint32_t instrument, int ow
     o->req.price = r->price;
     o->req.stop_price = r->stop_price;
     o->req.qty = r->qty;
-    journal_copy(o->req.tag, sizeof o->req.tag, r->tag);
+    copy_str(o->req.tag, sizeof o->req.tag, r->tag);
     o->status = (order_status)r->status;
     o->filled = r->filled;
     o->filled_value = r->filled_value;
     o->fees = r->fees;
-    journal_copy(o->fee_asset, sizeof o->fee_asset, r->fee_asset);
+    copy_str(o->fee_asset, sizeof o->fee_asset, r->fee_asset);
     o->locked = r->locked;
     o->ts_created = r->ts_created;
     o->ts_updated = r->ts_updated;
-    journal_copy(o->venue_order_id, sizeof o->venue_order_id, r->venue_order_id);
-    journal_copy(o->reason, sizeof o->reason, r->reason);
+    copy_str(o->venue_order_id, sizeof o->venue_order_id, r->venue_order_id);
+    copy_str(o->reason, sizeof o->reason, r->reason);
 }
 
 static int journal_restore_order(void *ud, const state_order *r)

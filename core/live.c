@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy.h"
 #include "log.h"
 
 #define LIVE_DEFAULT_GRACE_MS 2000
@@ -107,7 +108,7 @@ live_venue *live_route(live *lv, uint32_t instrument)
 void live_to_lutra_order(const order *o, lutra_order *out)
 {
     memset(out, 0, sizeof *out);
-    snprintf(out->id, sizeof out->id, "%s", o->id);
+    copy_str(out->id, sizeof out->id, o->id);
     out->side = (uint8_t)o->req.side;
     out->type = (uint8_t)o->req.type;
     out->tif = (uint8_t)o->req.tif;
@@ -115,7 +116,7 @@ void live_to_lutra_order(const order *o, lutra_order *out)
     out->price = o->req.price;
     out->stop_price = o->req.stop_price;
     out->qty = o->req.qty;
-    snprintf(out->venue_order_id, sizeof out->venue_order_id, "%s", o->venue_order_id);
+    copy_str(out->venue_order_id, sizeof out->venue_order_id, o->venue_order_id);
 }
 
 /* A rejection for an order that could not be sent, delivered from the loop:
@@ -333,16 +334,16 @@ static int live_on_exec(void *ud, const lutra_exec *x)
     /* The kinds below share the engine's values (lutra_order.h). */
     memset(&rep, 0, sizeof rep);
     rep.kind = (exec_kind)x->kind;
-    snprintf(rep.order_id, sizeof rep.order_id, "%s", x->order_id);
+    copy_str(rep.order_id, sizeof rep.order_id, x->order_id);
     rep.ts = x->ts;
     rep.price = x->price;
     rep.qty = x->qty;
     rep.fee = x->fee;
-    snprintf(rep.fee_asset, sizeof rep.fee_asset, "%s", x->fee_asset);
+    copy_str(rep.fee_asset, sizeof rep.fee_asset, x->fee_asset);
     rep.liquidity = x->liquidity == LUTRA_LIQ_MAKER ? ORDER_MAKER : ORDER_TAKER;
-    snprintf(rep.venue_order_id, sizeof rep.venue_order_id, "%s", x->venue_order_id);
-    snprintf(rep.reason, sizeof rep.reason, "%s", x->reason);
-    snprintf(rep.trade_id, sizeof rep.trade_id, "%s", x->trade_id);
+    copy_str(rep.venue_order_id, sizeof rep.venue_order_id, x->venue_order_id);
+    copy_str(rep.reason, sizeof rep.reason, x->reason);
+    copy_str(rep.trade_id, sizeof rep.trade_id, x->trade_id);
     engine_on_exec(lv->eng, &rep);
     live_swap_acked(v, x->order_id);
     live_arm(lv);

@@ -26,6 +26,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "copy.h"
 #include "fixed.h"
 #include "log.h"
 #include "money.h"
@@ -236,7 +237,7 @@ static void lua_ctx_order_read(lua_State *L, strategy *s, order_request *req, lu
     if (tag && strlen(tag) > ORDER_TAG_MAX)
         luaL_error(L, "ctx:%s: tag '%s' is longer than %d characters", method, tag,
                    ORDER_TAG_MAX);
-    snprintf(req->tag, sizeof req->tag, "%s", tag ? tag : "");
+    copy_str(req->tag, sizeof req->tag, tag ? tag : "");
     lua_ctx_order_rules(L, req, a, method);
 }
 
