@@ -221,6 +221,20 @@ static void test_query_encoding(void)
     is_str(q.s, "note=a%20b%26c%3Dd%2F%C3%A9~_.-&k%25=",
            "reserved characters and UTF-8 percent-encoded, unreserved kept");
 
+    /* Integers are written without printf: the same digits as printf's. */
+    {
+        static const int64_t vals[] = {0, 7, -5, 1700000000000, INT64_MAX, INT64_MIN};
+        char want[BN_QUERY_MAX];
+        size_t n = 0;
+        bn_query_init(&q);
+        for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+            bn_query_add_int(&q, "n", vals[i]);
+            n += (size_t)snprintf(want + n, sizeof want - n, "%sn=%" PRId64, i ? "&" : "",
+                                  vals[i]);
+        }
+        is_str(q.s, want, "integers as printf writes them, INT64_MIN and INT64_MAX included");
+    }
+
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     bn_query_init(&q);

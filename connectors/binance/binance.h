@@ -168,6 +168,12 @@ void bn_query_add(bn_query *q, const char *key, const char *val, size_t vlen);
 void bn_query_add_str(bn_query *q, const char *key, const char *val);
 void bn_query_add_int(bn_query *q, const char *key, int64_t v);
 
+/* v at scale (0-18) as a decimal without trailing zeros ("0.001", "58800",
+ * "-3") and a NUL in buf. Every order's quantity, price, recvWindow and
+ * timestamp go through it: no printf on the order path.
+ * @return its length, or -1 when cap is too small. */
+int bn_format_decimal(int64_t v, int scale, char *buf, size_t cap);
+
 /* The HMAC-SHA256 key of an API secret, held by OpenSSL; the secret is not
  * kept anywhere else. Signing reuses it: no key set-up per request. */
 typedef struct bn_signer bn_signer;

@@ -539,6 +539,23 @@ static int call_build(bn_call *k, int64_t now, char *err, size_t errlen)
 
 static void on_http(void *ud, const lutra_http_response *resp);
 
+/* base ‖ path [‖ "?" ‖ query], cut to cap - 1 bytes (none is that long:
+ * the URL's parts are bounded) and NUL-terminated, without snprintf: it
+ * runs for every order. */
+static void url_join(char *url, size_t cap, const char *base, const char *path,
+                     const char *query)
+{
+    const char *parts[] = {base, path, query ? "?" : "", query ? query : ""};
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        size_t len = strnlen(parts[i], cap - 1 - n);
+        memcpy(url + n, parts[i], len);
+        n += len;
+    }
+    url[n] = '\0';
+}
+
 /* Hand k's built request to the host's HTTP client. @return 0 (in
  * flight), or -1 with err (still queued: the pump reports it). */
 static int call_send(bn_call *k, int64_t now, char *err, size_t errlen)
@@ -548,8 +565,7 @@ static int call_send(bn_call *k, int64_t now, char *err, size_t errlen)
     const char *headers[1] = {k->req.header};
     lutra_http_request hr;
 
-    snprintf(url, sizeof url, "%s%s%s%s", L->rest_url, k->req.path, k->req.query.len ? "?" : "",
-             k->req.query.len ? k->req.query.s : "");
+    url_join(url, sizeof url, L->rest_url, k->req.path, k->req.query.len ? k->req.query.s : NULL);
     memset(&hr, 0, sizeof hr);
     hr.method = k->req.method;
     hr.url = url;

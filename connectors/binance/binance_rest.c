@@ -30,7 +30,7 @@
 
 /* v at scale as a decimal without trailing zeros. The host API offers
  * parsing only, so the connector writes its own (six lines of digits). */
-static int format_trimmed(int64_t v, int scale, char *buf, size_t cap)
+int bn_format_decimal(int64_t v, int scale, char *buf, size_t cap)
 {
     char digits[24];
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
@@ -178,7 +178,7 @@ static int add_decimal(bn_request *r, const char *key, int64_t v, int scale, cha
                        size_t errlen)
 {
     char num[48];
-    if (v <= 0 || scale < 0 || scale > 18 || format_trimmed(v, scale, num, sizeof num) < 0) {
+    if (v <= 0 || scale < 0 || scale > 18 || bn_format_decimal(v, scale, num, sizeof num) < 0) {
         snprintf(err, errlen, "new order: %s %" PRId64 " at scale %d is not a positive "
                  "decimal", key, v, scale);
         return -1;

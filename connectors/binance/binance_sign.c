@@ -11,7 +11,6 @@
  * caller primes it (bn_signer_prime). Nothing here logs, and no error
  * message holds the secret.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -97,7 +96,7 @@ void bn_query_add_str(bn_query *q, const char *key, const char *val)
 void bn_query_add_int(bn_query *q, const char *key, int64_t v)
 {
     char num[24];
-    int n = snprintf(num, sizeof num, "%" PRId64, v);
+    int n = bn_format_decimal(v, 0, num, sizeof num);
     bn_query_add(q, key, num, (size_t)n);
 }
 
