@@ -27,6 +27,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "copy.h"
 #include "grow.h"
 #include "json.h"
 
@@ -244,11 +245,17 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 
 /* ---- Building a request ---- */
 
-/* "GET http://host/path": the URL up to its query, which may hold a signature. */
+/* "GET http://host/path": the URL up to its query, which may hold a
+ * signature. Written for every request, so without snprintf (copy.h). */
 static void describe(http_slot *s, const char *method, const char *url)
 {
-    size_t path_len = strcspn(url, "?#");
-    snprintf(s->what, sizeof s->what, "%s %.*s", method, (int)path_len, url);
+    size_t n = copy_str(s->what, sizeof s->what - 1, method), path_len = strcspn(url, "?#");
+
+    s->what[n++] = ' ';
+    if (path_len > sizeof s->what - 1 - n)
+        path_len = sizeof s->what - 1 - n;
+    memcpy(s->what + n, url, path_len);
+    s->what[n + path_len] = '\0';
 }
 
 /* Are req's header lines the ones s->headers holds (after "Expect:")? */
