@@ -326,11 +326,9 @@ static int live_on_exec(void *ud, const lutra_exec *x)
         live_arm(lv);
         return 0;
     }
-    if (x->kind == LUTRA_EXEC_CANCEL_REJECTED) {
+    if (x->kind == LUTRA_EXEC_CANCEL_REJECTED) /* the engine puts the order back */
         log_write(LOG_WARN, "run", "cancel refused venue=%s order=%s reason=\"%s\"",
                   v->cv->name, x->order_id, x->reason);
-        return 0;
-    }
     /* The kinds below share the engine's values (lutra_order.h). */
     memset(&rep, 0, sizeof rep);
     rep.kind = (exec_kind)x->kind;

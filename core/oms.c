@@ -984,6 +984,7 @@ int oms_cancel(oms *o, const char *id, int64_t now, char *reason, size_t len)
     }
     s->o.status = ORDER_PENDING_CANCEL;
     s->o.ts_updated = now;
+    s->o.reason[0] = '\0'; /* an open order's reason is a refused cancel's: not this one's */
     return 0;
 }
 
@@ -997,6 +998,7 @@ static const char *exec_name(exec_kind k)
     case EXEC_CANCELED: return "canceled";
     case EXEC_REJECTED: return "rejected";
     case EXEC_EXPIRED: return "expired";
+    case EXEC_CANCEL_REJECTED: return "cancel refusal";
     }
     return "unknown report";
 }
@@ -1095,7 +1097,31 @@ static int apply_fill(oms *o, slot *s, const exec_report *rep, int64_t now, char
     return 0;
 }
 
-/* Accepted, canceled, rejected, expired. */
+/* The venue refused the cancel: the order is what it was before it, and
+ * says why, so that its strategy may cancel again (or hear the fill or
+ * cancel that got there first, which a venue reports apart). */
+static int cancel_refused(slot *s, const exec_report *rep, char *reason, size_t len)
+{
+    size_t n;
+
+    if (s->o.status != ORDER_PENDING_CANCEL) {
+        snprintf(reason, len, "order %s is %s: no cancel to refuse", s->o.id,
+                 order_status_name(s->o.status));
+        return -1;
+    }
+    s->o.status = !s->accepted       ? ORDER_PENDING_NEW
+                  : s->o.filled > 0 ? ORDER_PARTIALLY_FILLED
+                                    : ORDER_NEW;
+    /* The venue's reason, cut to what the field holds after the prefix. */
+    n = copy_str(s->o.reason, sizeof s->o.reason, "cancel refused: ");
+    if (rep->reason[0])
+        copy_field(s->o.reason + n, sizeof s->o.reason - n, rep->reason, sizeof rep->reason);
+    else
+        copy_str(s->o.reason + n, sizeof s->o.reason - n, "no reason given");
+    return 0;
+}
+
+/* Accepted, canceled, rejected, expired, a cancel refused. */
 static int apply_status(oms *o, slot *s, const exec_report *rep, int64_t now, char *reason,
                         size_t len)
 {
@@ -1124,6 +1150,10 @@ static int apply_status(oms *o, slot *s, const exec_report *rep, int64_t now, ch
         break;
     case EXEC_EXPIRED:
         order_close(o, s, ORDER_EXPIRED, rep);
+        break;
+    case EXEC_CANCEL_REJECTED:
+        if (cancel_refused(s, rep, reason, len) < 0)
+            return -1;
         break;
     default:
         snprintf(reason, len, "order %s: unknown report kind %d", s->o.id, (int)rep->kind);

@@ -84,7 +84,10 @@ typedef enum exec_kind {
     EXEC_FILL = 2,       /* a fill of qty at price */
     EXEC_CANCELED = 3,
     EXEC_REJECTED = 4,
-    EXEC_EXPIRED = 5     /* IOC/FOK remainder, or data ended */
+    EXEC_EXPIRED = 5,    /* IOC/FOK remainder, or data ended */
+    /* 6 is the plugin ABI's STATUS, which the driver turns into the above */
+    EXEC_CANCEL_REJECTED = 7 /* the venue refused a cancel: pending_cancel goes back to
+                              * the status the order had, reason "cancel refused: ..." */
 } exec_kind;
 
 typedef struct exec_report {

@@ -94,7 +94,9 @@ static int report(oms *o, exec_kind kind, const char *id, int64_t price, int64_t
     r.liquidity = ORDER_MAKER;
     if (kind != EXEC_FILL)
         snprintf(r.reason, sizeof r.reason, "%s by the venue",
-                 kind == EXEC_REJECTED ? "rejected" : "closed");
+                 kind == EXEC_REJECTED          ? "rejected"
+                 : kind == EXEC_CANCEL_REJECTED ? "refused"
+                                                : "closed");
     return oms_apply(o, &r, 2000, chg ? chg : &scratch, reason, sizeof reason);
 }
 
@@ -436,6 +438,46 @@ static void check_refused(const oms *o, const order *ord, const snapshot *before
         check_refused(o, ord, &before_, rc_, want, what);                                   \
     } while (0)
 
+/* A cancel the venue refuses puts the order back as it was: new, partly
+ * filled, or still waiting for its acknowledgement; it can be cancelled
+ * again. One on an order with no cancel pending changes nothing. */
+static void test_cancel_refused(void)
+{
+    oms *o = make(0, 0, 0, "100000");
+    oms_change chg;
+    order *a = submit(o, btc, ORDER_BUY, Q("0.1"), P("60000"));
+    order *b = submit(o, btc, ORDER_BUY, Q("0.1"), P("60000"));
+    order *c = submit(o, btc, ORDER_BUY, Q("0.1"), P("60000"));
+    oms_balance before;
+
+    must(report(o, EXEC_ACCEPTED, a->id, 0, 0, 0, NULL), "accept a");
+    must(report(o, EXEC_ACCEPTED, b->id, 0, 0, 0, NULL), "accept b");
+    must(report(o, EXEC_FILL, b->id, P("60000"), Q("0.04"), 0, NULL), "fill b in part");
+    before = oms_get_balance(o, "USDT");
+    ok(oms_cancel(o, a->id, 1500, reason, sizeof reason) == 0 &&
+           oms_cancel(o, b->id, 1500, reason, sizeof reason) == 0 &&
+           oms_cancel(o, c->id, 1500, reason, sizeof reason) == 0,
+       "three cancels asked");
+    must(report(o, EXEC_CANCEL_REJECTED, a->id, 0, 0, 0, &chg), "a's cancel refused");
+    ok(a->status == ORDER_NEW && chg.status_changed, "a is new again, a change to tell");
+    is_str(a->reason, "cancel refused: refused by the venue", "with the venue's reason");
+    must(report(o, EXEC_CANCEL_REJECTED, b->id, 0, 0, 0, &chg), "b's cancel refused");
+    is_int(b->status, ORDER_PARTIALLY_FILLED, "b is partially filled again");
+    must(report(o, EXEC_CANCEL_REJECTED, c->id, 0, 0, 0, &chg), "c's cancel refused");
+    is_int(c->status, ORDER_PENDING_NEW, "c, never acknowledged, waits for it again");
+    ok(oms_get_balance(o, "USDT").locked == before.locked && oms_open_count(o, -1) == 3,
+       "locks and open orders as they were");
+    ok(oms_cancel(o, a->id, 1600, reason, sizeof reason) == 0 &&
+           a->status == ORDER_PENDING_CANCEL && !a->reason[0],
+       "a can be cancelled again, the refusal forgotten");
+    REFUSED(o, b, report(o, EXEC_CANCEL_REJECTED, b->id, 0, 0, 0, NULL), "no cancel to refuse",
+            "a refusal with no cancel pending");
+    must(report(o, EXEC_CANCELED, a->id, 0, 0, 0, NULL), "a canceled");
+    REFUSED(o, a, report(o, EXEC_CANCEL_REJECTED, a->id, 0, 0, 0, NULL), "already canceled",
+            "a refusal after the cancel went through");
+    oms_free(o);
+}
+
 static void test_illegal_transitions(void)
 {
     oms *o = make(0, 0, 10, "100000");
@@ -631,9 +673,10 @@ int main(void)
     btc = add_instrument("BTCUSDT", "BTC", "USDT", "0.00001");
     eth = add_instrument("ETHUSDT", "ETH", "USDT", "0.0001");
 
-    plan(212);
+    plan(221);
     test_spot_round_trip();
     test_partial_fills_and_cancel();
+    test_cancel_refused();
     test_reject_and_expire();
     test_spot_refusals();
     test_margin_short_cover();

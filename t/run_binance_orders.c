@@ -1102,6 +1102,7 @@ static void check_auth_case(size_t i)
     const auth_case *c = &auth_cases[i];
     const struct auth_seen *seen = &auth_seen[i];
     char a[16], b[16], id[64], reason[256], stopped[320], refused[400], prefix[64];
+    char back[400];
     const char *rej, *no;
 
     snprintf(a, sizeof a, "a%zu", i + 1);
@@ -1117,10 +1118,12 @@ static void check_auth_case(size_t i)
         ok(rej && heard(id, "rejected") == 1 && heard(id, "new") == 0 && line_has(rej, reason),
            "auth: %s: the order is rejected with \"%s\"", c->what, reason);
     } else {
-        ok(id[0] && heard(id, "new") == 1 && seen->resting &&
+        /* The strategy hears the order back to new, with the refusal. */
+        snprintf(back, sizeof back, "order %s new 0.00000 cancel refused: %s", id, reason);
+        ok(id[0] && heard(id, "new") == 2 && line_from(0, back) && seen->resting &&
                seen->cancels == seen->cancels0 + 1,
-           "auth: %s: the venue refused the cancel; the order stays open at the mock",
-           c->what);
+           "auth: %s: the venue refused the cancel; the order stays open at the mock, and "
+           "its strategy hears it new again: \"%s\"", c->what, back);
     }
     ok(line_from(0, stopped) != NULL, "auth: %s: on_status says disconnected, \"%s\"", c->what,
        stopped + strlen("status disconnected "));
