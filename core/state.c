@@ -1095,6 +1095,19 @@ static void state_problem(state_check_ctx *c, const char *fmt, ...)
         c->problem(c->ud, c->scratch);
 }
 
+/* A record the check cannot decode is a problem, listed with why, and the
+ * check goes on (`list` 0: one listed where it is walked itself).
+ * @return 1 decoded into rec, 0 not. */
+static int state_check_decode(state_check_ctx *c, const state_kind *kind, const MDB_val *k,
+                              const MDB_val *v, void *rec, int list)
+{
+    if (state_decode(c->st, kind, k, v, rec) == 0)
+        return 1;
+    if (list)
+        state_problem(c, "%s", c->st->error);
+    return 0;
+}
+
 /* A quantity at another size scale. @return 0, or -1 when it does not fit. */
 static int state_rescale(int64_t v, int from, int to, int64_t *out)
 {
@@ -1117,8 +1130,8 @@ static int state_check_open(state_store *st, MDB_txn *txn, const MDB_val *k, con
     if (rc)
         return state_fail(st, NULL, 0, "state store %s: reading orders failed: %s", st->dir,
                           mdb_strerror(rc));
-    if (state_decode(st, &state_order_kind, k, &ov, &c->order) < 0)
-        return -1;
+    if (!state_check_decode(c, &state_order_kind, k, &ov, &c->order, 0))
+        return 0; /* listed by the walk over the orders */
     if (!order_status_is_open((order_status)c->order.status))
         state_problem(c, "the open index names order %s, which is %s", c->order.id,
                       order_status_name((order_status)c->order.status));
@@ -1147,10 +1160,8 @@ static int state_check_order_fills(state_check_ctx *c, MDB_txn *txn, const state
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
             break;
-        if (state_decode(st, &state_fill_kind, &k, &v, &f) < 0) {
-            mdb_cursor_close(cur);
-            return -1;
-        }
+        if (!state_check_decode(c, &state_fill_kind, &k, &v, &f, 0))
+            continue; /* listed by the walk over the fills */
         if (state_rescale(f.qty, f.size_scale, o->size_scale, &q) < 0) {
             state_problem(c, "fill %s of order %s: its size scale %d does not fit the order's %d",
                           f.trade_id, o->id, f.size_scale, o->size_scale);
@@ -1186,8 +1197,8 @@ static int state_check_order(state_store *st, MDB_txn *txn, const MDB_val *k, co
     MDB_val iv;
     int rc;
 
-    if (state_decode(st, &state_order_kind, k, v, &c->order) < 0)
-        return -1;
+    if (!state_check_decode(c, &state_order_kind, k, v, &c->order, 1))
+        return 0;
     rc = mdb_get(txn, st->dbi[DB_OPEN], (MDB_val *)k, &iv);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return state_fail(st, NULL, 0, "state store %s: reading the open index failed: %s",
@@ -1216,8 +1227,8 @@ static int state_check_fill(state_store *st, MDB_txn *txn, const MDB_val *k, con
     int64_t q;
     int rc;
 
-    if (state_decode(st, &state_fill_kind, k, v, &f) < 0)
-        return -1;
+    if (!state_check_decode(c, &state_fill_kind, k, v, &f, 1))
+        return 0;
     ok.mv_data = f.order_id;
     ok.mv_size = strlen(f.order_id);
     rc = mdb_get(txn, st->dbi[DB_ORDERS], &ok, &ov);
@@ -1255,9 +1266,9 @@ static int state_check_position(state_store *st, MDB_txn *txn, const MDB_val *k,
     int64_t fills = 0;
     char want[FIXED_STR_MAX], got[FIXED_STR_MAX];
 
-    (void)txn;
-    if (state_decode(st, &state_position_kind, k, v, &p) < 0)
-        return -1;
+    (void)st, (void)txn;
+    if (!state_check_decode(c, &state_position_kind, k, v, &p, 1))
+        return 0;
     if ((s = state_find_sum(c, p.venue, p.symbol)) != NULL) {
         s->has_position = 1;
         if (state_rescale(s->qty, s->size_scale, p.size_scale, &fills) < 0) {

@@ -225,9 +225,12 @@ int state_each_strategy(state_store *st, state_strategy_fn fn, void *ud);
  * open order is in the index; each order's filled and filled_value equal
  * the sum of its fills; each position's qty equals its seed_qty plus the
  * signed sum of its symbol's fills (buys add, sells subtract); every fill
- * names a stored order. Each problem is passed to problem(ud, text) (NULL:
- * only counted). One snapshot is read throughout.
- * @return the number of problems (0: consistent), or -1 with err set.
+ * names a stored order. A record that cannot be decoded is a problem too,
+ * listed once with why, and the check goes on without it. Each problem is
+ * passed to problem(ud, text) (NULL: only counted). One snapshot is read
+ * throughout.
+ * @return the number of problems (0: consistent), or -1 with err set (the
+ * store could not be read).
  */
 int state_check(state_store *st, void (*problem)(void *ud, const char *text), void *ud,
                 char *err, size_t errlen);

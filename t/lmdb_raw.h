@@ -9,16 +9,16 @@
 #include <lmdb.h>
 #include <string.h>
 
-/* Put val (vlen bytes) under key in the named database of the environment
- * in dir (db NULL: the main one; created if absent), or delete key when
- * val is NULL. @return 0, or LMDB's error. */
-static inline int lmdb_raw_write(const char *dir, const char *db, const char *key,
-                                 const void *val, size_t vlen)
+/* Put val (vlen bytes) under key (klen bytes) in the named database of the
+ * environment in dir (db NULL: the main one; created if absent), or delete
+ * key when val is NULL. @return 0, or LMDB's error. */
+static inline int lmdb_raw_write_key(const char *dir, const char *db, const char *key,
+                                     size_t klen, const void *val, size_t vlen)
 {
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
-    MDB_val k = {strlen(key), (void *)key}, v = {vlen, (void *)val};
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
     int rc;
 
     if ((rc = mdb_env_create(&env)) != 0)
@@ -33,6 +33,13 @@ static inline int lmdb_raw_write(const char *dir, const char *db, const char *ke
     }
     mdb_env_close(env);
     return rc;
+}
+
+/* The same with a C string for key. */
+static inline int lmdb_raw_write(const char *dir, const char *db, const char *key,
+                                 const void *val, size_t vlen)
+{
+    return lmdb_raw_write_key(dir, db, key, strlen(key), val, vlen);
 }
 
 #endif

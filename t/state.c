@@ -1027,6 +1027,25 @@ static void test_damaged(void)
            !strcmp(state_error(st), want),
        "and so does a walk over the orders");
     state_close(st);
+    {
+        /* ck-2's fill damaged too: its record and what it leaves out. */
+        static const char key[] = "ck-2\0" "3"; /* <order id>\0<trade id> */
+        problems p = {0};
+        int n, seen_order = 0, seen_fill = 0;
+
+        if (lmdb_raw_write_key(dir, "fills", key, sizeof key - 1, huge_order,
+                               sizeof huge_order - 1))
+            bail_out("cannot damage the fill in %s", dir);
+        st = open_rw(dir);
+        n = state_check(st, note_problem, &p, err, sizeof err);
+        for (int i = 0; i < p.n && i < 8; i++) {
+            seen_order |= contains(p.text[i], "order record 'ck-1' cannot be read");
+            seen_fill |= contains(p.text[i], "fill record 'ck-2' cannot be read");
+        }
+        ok(n >= 3 && p.n == n && seen_order && seen_fill,
+           "check lists each damaged record as a problem and goes on (%d problems)", n);
+        state_close(st);
+    }
 }
 
 static void test_damaged_cli(void)
@@ -1088,7 +1107,7 @@ int main(void)
     snprintf(root, sizeof root, "/tmp/lutra-state-XXXXXX");
     if (!mkdtemp(root))
         bail_out("mkdtemp: %s", strerror(errno));
-    plan(109);
+    plan(110);
     test_round_trip();
     test_open_index();
     test_fills();
