@@ -323,9 +323,11 @@ static int run_backoff(struct event_base *base, tws *s, uint64_t seed, int64_t d
     for (int i = 0; (!opened || k < 4) && i < c->nstates; i++) /* what happened */
         diag("seed %llu: state %d attempt %u retry %lld ms: %s", (unsigned long long)seed,
              c->states[i], c->attempts[i], (long long)c->retry[i], c->reasons[i]);
-    /* A run cut short leaves the server's plan half spent: not for the next. */
+    /* A run cut short leaves the server's plan half spent (refusals armed
+     * by the close included): not for the next. */
     atomic_store(&s->close_next, 0);
     atomic_store(&s->refuse_after_close, 0);
+    atomic_store(&s->refuse, 0);
     return opened && k == 4 ? 0 : -1;
 }
 
