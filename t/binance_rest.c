@@ -875,22 +875,6 @@ static void test_rate_limits(void)
            "a window no limiter has: ignored");
     is_int(bn_ratelimit_header(&rl, h2, strlen(h2), "12a", 3, now), -1,
            "a count that is not a number: -1");
-
-    /* The limiters' clock: the server's, held back by the margin. Local
-     * time 80 ms before the server's (offset +80): when the server's
-     * 10 s window has just turned, the limiters still see the full one,
-     * and they see the new one BN_LIMIT_MARGIN_MS after the server did. */
-    int64_t offset = 80, turn = minute + 20000, local;
-    bn_ratelimit_init(&rl);
-    bn_ratelimit_set(&rl, BN_LIMIT_ORDERS, 10000, 50);
-    local = turn - 5000 - offset;
-    bn_ratelimit_header(&rl, o10, strlen(o10), "50", 2, bn_ratelimit_clock(local, offset));
-    local = turn + 10 - offset; /* the server is 10 ms into its new window */
-    is_int(bn_ratelimit_wait(&rl, 0, 1, bn_ratelimit_clock(local, offset)),
-           BN_LIMIT_MARGIN_MS - 10, "at the server's turn of the window: wait out the margin");
-    local = turn + BN_LIMIT_MARGIN_MS - offset;
-    is_int(bn_ratelimit_wait(&rl, 0, 1, bn_ratelimit_clock(local, offset)), 0,
-           "the margin after it: send");
 }
 
 static void test_backoff(void)

@@ -394,15 +394,6 @@ typedef struct bn_ratelimit {
 /* The documented defaults: 6000 weight a minute, 10 orders a second,
  * 61000 raw requests in 5 minutes (until exchangeInfo says otherwise). */
 void bn_ratelimit_init(bn_ratelimit *rl);
-
-/* The clock every bn_ratelimit_* call takes its now_ms on: the server's
- * (local_ms + clock_offset_ms, bn_clock_offset's estimate) held back by
- * BN_LIMIT_MARGIN_MS. The estimate is good to half a round trip at best,
- * so a window that this clock sees begin has begun on the server: a
- * request sent at the edge lands in the new window there too, never in
- * the full one before it. */
-#define BN_LIMIT_MARGIN_MS 250
-int64_t bn_ratelimit_clock(int64_t local_ms, int64_t clock_offset_ms);
 /* Add or replace the limiter of (kind, interval). @return 0, -1 if full. */
 int bn_ratelimit_set(bn_ratelimit *rl, int kind, int64_t interval_ms, int64_t limit);
 /* Account for a request about to leave (its weight, its orders). */

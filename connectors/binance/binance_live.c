@@ -198,12 +198,6 @@ static int64_t now_ms(bn_live *L)
     return L->api->now(L->h) / MS_NS;
 }
 
-/* now_ms on the rate limiters' clock (bn_ratelimit_clock). */
-static int64_t limit_now(bn_live *L)
-{
-    return bn_ratelimit_clock(now_ms(L), L->auth.clock_offset_ms);
-}
-
 /* ---- Dedup of reports ---- */
 
 /* Set flag on order id. @return 1 if it was not set (report it), else 0. */
@@ -577,7 +571,7 @@ static int call_send(bn_call *k, int64_t now, char *err, size_t errlen)
     hr.url = url;
     hr.headers = headers;
     hr.nheaders = k->req.header[0] ? 1 : 0;
-    bn_ratelimit_spend(&L->rl, k->req.weight, k->req.orders, limit_now(L));
+    bn_ratelimit_spend(&L->rl, k->req.weight, k->req.orders, now);
     k->sent_ms = now;
     k->http_id = L->api->http_request(L->h, &hr, on_http, k);
     if (L->auth.signer)
@@ -608,7 +602,7 @@ static int call_try(bn_call *k, int64_t *wait_ms)
     if (k->local_err[0] || call_build(k, now, k->local_err, sizeof k->local_err) != 0)
         return TRY_REFUSED;
 
-    wait = bn_ratelimit_wait(&L->rl, k->req.weight, k->req.orders, limit_now(L));
+    wait = bn_ratelimit_wait(&L->rl, k->req.weight, k->req.orders, now);
     if (wait < 0) {
         snprintf(k->local_err, sizeof k->local_err,
                  "%s: weight %d can never fit the rate limits", call_names[k->kind],
@@ -671,9 +665,8 @@ static void pump(bn_live *L)
 
 /* ---- Answers ---- */
 
-static void note_limits(bn_live *L, const lutra_http_response *r)
+static void note_limits(bn_live *L, const lutra_http_response *r, int64_t now)
 {
-    int64_t now = limit_now(L);
     static const char *const names[] = {"X-MBX-USED-WEIGHT-1M", "X-MBX-ORDER-COUNT-10S",
                                         "X-MBX-ORDER-COUNT-1D"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -1376,7 +1369,7 @@ static void on_http(void *ud, const lutra_http_response *r)
     bn_live *L = k->L;
 
     k->http_id = 0;
-    note_limits(L, r);
+    note_limits(L, r, now_ms(L));
     if (r->error != LUTRA_HTTP_ERR_NONE) {
         fail_transport(k, r);
         return;

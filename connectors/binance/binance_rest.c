@@ -1187,11 +1187,6 @@ int bn_ratelimit_header(bn_ratelimit *rl, const char *name, size_t nlen, const c
     return 0;
 }
 
-int64_t bn_ratelimit_clock(int64_t local_ms, int64_t clock_offset_ms)
-{
-    return local_ms + clock_offset_ms - BN_LIMIT_MARGIN_MS;
-}
-
 int64_t bn_ratelimit_wait(const bn_ratelimit *rl, int weight, int orders, int64_t now_ms)
 {
     int64_t wait = rl->backoff_until_ms > now_ms ? rl->backoff_until_ms - now_ms : 0;
