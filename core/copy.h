@@ -11,14 +11,21 @@
 
 #include <string.h>
 
-/* Copy src into dst (cap > 0 bytes), cut to cap - 1 bytes and always
- * NUL-terminated, as snprintf would. @return the bytes copied. */
-static inline size_t copy_str(char *dst, size_t cap, const char *src)
+/* Copy src, a field of srclen bytes that may lack its terminator, into
+ * dst (cap > 0 bytes), cut to cap - 1 bytes and always NUL-terminated.
+ * @return the bytes copied. */
+static inline size_t copy_field(char *dst, size_t cap, const char *src, size_t srclen)
 {
-    size_t n = strnlen(src, cap - 1);
+    size_t n = strnlen(src, srclen < cap - 1 ? srclen : cap - 1);
     memcpy(dst, src, n);
     dst[n] = '\0';
     return n;
+}
+
+/* Copy the C string src as snprintf(dst, cap, "%s", src) would. */
+static inline size_t copy_str(char *dst, size_t cap, const char *src)
+{
+    return copy_field(dst, cap, src, cap - 1);
 }
 
 #endif

@@ -138,16 +138,6 @@ static int64_t abs_sat(int64_t v)
     return v == INT64_MIN ? INT64_MAX : v < 0 ? -v : v;
 }
 
-/* Copy a fixed-size field that may lack its terminator. */
-static void copy_field(char *dst, size_t dstlen, const char *src, size_t srclen)
-{
-    size_t n = strnlen(src, srclen);
-    if (n >= dstlen)
-        n = dstlen - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 static const char *fmt_fixed(char buf[FIXED_STR_MAX], int64_t v, int scale)
 {
     if (fixed_format_trim(v, scale, buf, FIXED_STR_MAX) < 0)
@@ -837,23 +827,21 @@ void oms_free(oms *o)
 
 /* ---- Submit and cancel ---- */
 
-/* "<prefix><n>", written by hand: it runs for every order (see copy.h). */
+/* "<prefix><n>", without printf: it runs for every order (see copy.h). */
 static int next_id(oms *o, char id[ORDER_ID_MAX + 1], char *reason, size_t len)
 {
-    char buf[ORDER_ID_MAX + 32], digits[24];
-    size_t n = copy_str(buf, sizeof buf, o->prefix), nd = 0;
+    char buf[ORDER_ID_MAX + FIXED_STR_MAX];
+    size_t n = copy_str(buf, sizeof buf, o->prefix);
+    int nd = o->next_n < INT64_MAX
+                 ? fixed_format((int64_t)o->next_n, 0, buf + n, sizeof buf - n)
+                 : -1;
 
-    for (uint64_t v = o->next_n; nd == 0 || v; v /= 10)
-        digits[nd++] = (char)('0' + v % 10);
-    while (nd)
-        buf[n++] = digits[--nd];
-    buf[n] = '\0';
-    if (n > ORDER_ID_MAX || o->next_n == UINT64_MAX) {
-        snprintf(reason, len, "order: ids exhausted: %s is longer than %d characters", buf,
-                 ORDER_ID_MAX);
+    if (nd < 0 || n + (size_t)nd > ORDER_ID_MAX) {
+        snprintf(reason, len, "order: ids exhausted: %s%" PRIu64 " is longer than %d characters",
+                 o->prefix, o->next_n, ORDER_ID_MAX);
         return -1;
     }
-    memcpy(id, buf, n + 1);
+    memcpy(id, buf, n + (size_t)nd + 1);
     return 0;
 }
 
