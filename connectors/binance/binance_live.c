@@ -1075,6 +1075,13 @@ static void on_cancel(bn_call *k, const lutra_http_response *r)
         L->api->log(L->h, LUTRA_LOG_ERROR, "cancel of %s: %s", k->order.id, err);
         return;
     }
+    /* Fills made before the cancel reach us on the user data stream, which
+     * reports the cancel after them; this answer can overtake them, and an
+     * order closed first would refuse them. With something executed, the
+     * stream's CANCELED closes the order (or, the stream down, the
+     * reconciliation after it comes back). */
+    if (o.executed_qty.v != 0)
+        return;
     report_state(L, &L->syms[k->sym], LUTRA_EXEC_CANCELED, k->order.id, o.order_id,
                  ms_or_now(L, o.time_ms), "canceled on request");
 }
