@@ -443,6 +443,32 @@ size_t bn_error_reason(int code, const char *msg, char *buf, size_t cap);
  * "outcome_unknown". */
 const char *bn_error_class_name(int cls);
 
+/* binance_recent.c: the last keys seen, each with a byte of flags. The
+ * user stream and the REST answers tell of the same order or trade, and
+ * the engine must hear of it once. A key is found by its hash: a scan of
+ * the 1,024 kept read 34 KB for every report, the whole L1 data cache,
+ * which the next book update then found cold. When all are taken, a new
+ * key takes the oldest's place. Zeroed memory is an empty set. */
+#define BN_RECENT_MAX 1024
+#define BN_RECENT_KEY_MAX LUTRA_ORDER_ID_MAX
+
+typedef struct bn_recent_entry {
+    uint8_t key[BN_RECENT_KEY_MAX];
+    uint8_t len; /* 0: free */
+    uint8_t flags;
+} bn_recent_entry;
+
+typedef struct bn_recent {
+    bn_recent_entry entry[BN_RECENT_MAX];
+    uint16_t bucket[2 * BN_RECENT_MAX]; /* 1 + the first entry of a hash's chain; 0: none */
+    uint16_t chain[BN_RECENT_MAX];      /* 1 + the next entry of the same chain; 0: none */
+    size_t next;                        /* the entry the next new key takes */
+} bn_recent;
+
+/* The flags of key (1..BN_RECENT_KEY_MAX bytes), added with none set if
+ * it was not there. NULL for a key of another length. */
+uint8_t *bn_recent_flags(bn_recent *r, const void *key, size_t len);
+
 /* binance_live.c: the plugin's live entries (lutra_plugin.h) */
 
 int bn_live_start(void *self);

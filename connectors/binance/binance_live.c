@@ -51,8 +51,6 @@
 
 #define LIVE_SYMBOLS_MAX 64
 #define LIVE_URL_MAX 256
-#define LIVE_ORDERS_RING 1024
-#define LIVE_TRADES_RING 1024
 #define LIVE_DEPTH_LIMIT 1000
 #define LIVE_LISTEN_KEY_MAX 128
 #define LIVE_WHY_MAX 256 /* why the venue is not ready, for people */
@@ -117,17 +115,8 @@ typedef struct live_sym {
     int was_synced;
 } live_sym;
 
-typedef struct live_order {
-    char id[LUTRA_ORDER_ID_MAX + 1];
-    uint8_t flags;     /* ORDER_ACCEPTED | ORDER_DONE */
-} live_order;
-
+/* An order's flags in bn_live.orders. */
 enum { ORDER_ACCEPTED = 1, ORDER_DONE = 2 };
-
-typedef struct live_trade {
-    size_t sym;
-    int64_t id;
-} live_trade;
 
 /* An order whose submit got no clear answer (a timeout, a 5xx): asked
  * about by its id a little later. */
@@ -181,10 +170,8 @@ struct bn_live {
     char halted[LIVE_WHY_MAX];      /* "binance: trading stopped: ..." */
     int feed_state;    /* the last emit_state, and its reason */
     char feed_reason[LIVE_WHY_MAX + 64];
-    live_order orders[LIVE_ORDERS_RING];
-    size_t orders_next;
-    live_trade trades[LIVE_TRADES_RING];
-    size_t trades_next, ntrades;
+    bn_recent orders; /* by client order id: ORDER_ACCEPTED | ORDER_DONE reported */
+    bn_recent trades; /* by symbol and trade id: its fill reported */
 };
 
 static void pump(bn_live *L);
@@ -203,33 +190,31 @@ static int64_t now_ms(bn_live *L)
 /* Set flag on order id. @return 1 if it was not set (report it), else 0. */
 static int order_mark(bn_live *L, const char *id, uint8_t flag)
 {
-    live_order *o = NULL;
-    for (size_t i = 0; i < LIVE_ORDERS_RING && !o; i++)
-        if (L->orders[i].id[0] && strcmp(L->orders[i].id, id) == 0)
-            o = &L->orders[i];
-    if (!o) {
-        /* The oldest is forgotten: at worst it is reported twice, once
-         * 1024 newer orders later. */
-        o = &L->orders[L->orders_next++ % LIVE_ORDERS_RING];
-        memset(o, 0, sizeof *o);
-        snprintf(o->id, sizeof o->id, "%s", id);
-    }
-    if (o->flags & flag)
+    /* The oldest of BN_RECENT_MAX is forgotten: at worst it is reported
+     * twice, 1,024 newer orders later. An id too long to keep (the engine
+     * makes none) is reported each time. */
+    uint8_t *flags = bn_recent_flags(&L->orders, id, strlen(id));
+
+    if (flags && (*flags & flag))
         return 0;
-    o->flags |= flag;
+    if (flags)
+        *flags |= flag;
     return 1;
 }
 
 /* @return 1 if (sym, trade id) was seen lately, else 0 and remember it. */
 static int trade_seen(bn_live *L, size_t sym, int64_t id)
 {
-    for (size_t i = 0; i < L->ntrades; i++)
-        if (L->trades[i].id == id && L->trades[i].sym == sym)
-            return 1;
-    L->trades[L->trades_next] = (live_trade){sym, id};
-    L->trades_next = (L->trades_next + 1) % LIVE_TRADES_RING;
-    if (L->ntrades < LIVE_TRADES_RING)
-        L->ntrades++;
+    uint8_t key[sizeof(uint64_t) + sizeof id];
+    uint64_t sym64 = sym;
+    uint8_t *seen;
+
+    memcpy(key, &sym64, sizeof sym64);
+    memcpy(key + sizeof sym64, &id, sizeof id);
+    seen = bn_recent_flags(&L->trades, key, sizeof key);
+    if (*seen)
+        return 1;
+    *seen = 1;
     return 0;
 }
 
