@@ -89,52 +89,56 @@ static const lutra_instrument *lua_ctx_instrument(lua_State *L, strategy *s, uin
     return def;
 }
 
-/* Refuse fields of the table at idx that are not in `known` (a NULL-ended
- * list; `list` is the same names for the message): a misspelt field would
- * otherwise be ignored silently. */
-static void lua_ctx_check_fields(lua_State *L, int idx, const char *const *known, const char *list,
-                                 const char *method)
+/* Push the values of the table at idx's fields, in the order of `known` (a
+ * NULL-ended list; `list` is the same names for the message), one slot
+ * each, nil where absent. One pass over the table, not a lookup per name
+ * (ctx:buy is on the tick-to-order path). A field not in `known` raises:
+ * a misspelt field would otherwise be ignored silently. idx must be
+ * absolute. @return the stack index of the first slot. */
+static int lua_ctx_fields(lua_State *L, int idx, const char *const *known, const char *list,
+                          const char *method)
 {
+    int first = lua_gettop(L) + 1, n = 0;
+
+    while (known[n]) {
+        lua_pushnil(L);
+        n++;
+    }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        int found = 0;
-        lua_pop(L, 1);
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (const char *const *k = known; *k && !found; k++)
-                found = strcmp(*k, lua_tostring(L, -1)) == 0;
-        if (!found && lua_type(L, -1) == LUA_TSTRING)
-            luaL_error(L, "ctx:%s: unknown field '%s' (the fields are %s)", method,
-                       lua_tostring(L, -1), list);
-        if (!found)
+        int k = -1;
+        if (lua_type(L, -2) != LUA_TSTRING)
             luaL_error(L, "ctx:%s: unknown field of type %s (the fields are %s)", method,
-                       luaL_typename(L, -1), list);
+                       luaL_typename(L, -2), list);
+        for (int i = 0; i < n && k < 0; i++)
+            if (strcmp(known[i], lua_tostring(L, -2)) == 0)
+                k = i;
+        if (k < 0)
+            luaL_error(L, "ctx:%s: unknown field '%s' (the fields are %s)", method,
+                       lua_tostring(L, -2), list);
+        lua_replace(L, first + k); /* the value to its slot; the key stays for lua_next */
     }
+    return first;
 }
 
-/* Field `name` of the table at idx: a string, or NULL when absent. */
-static const char *lua_ctx_string_field(lua_State *L, int idx, const char *name, const char *method)
+/* The string in a slot of lua_ctx_fields (field `name`), or NULL when nil.
+ * The slot holds it: it stays valid while the slot is on the stack. */
+static const char *lua_ctx_string_field(lua_State *L, int slot, const char *name,
+                                        const char *method)
 {
-    const char *v = NULL;
-    lua_getfield(L, idx, name);
-    if (lua_type(L, -1) == LUA_TSTRING)
-        v = lua_tostring(L, -1);
-    else if (!lua_isnil(L, -1))
-        luaL_error(L, "ctx:%s: %s: want a string, got %s", method, name, luaL_typename(L, -1));
-    lua_pop(L, 1); /* the table still holds the string: v stays valid */
-    return v;
+    if (lua_isnil(L, slot))
+        return NULL;
+    if (lua_type(L, slot) != LUA_TSTRING)
+        luaL_error(L, "ctx:%s: %s: want a string, got %s", method, name, luaL_typename(L, slot));
+    return lua_tostring(L, slot);
 }
 
-/* Field `name` of the table at idx: a finite number; *present 0 if absent. */
-static double lua_ctx_number_field(lua_State *L, int idx, const char *name, const char *method,
+/* The finite number in a slot of lua_ctx_fields; *present 0 when nil. */
+static double lua_ctx_number_field(lua_State *L, int slot, const char *name, const char *method,
                                    int *present)
 {
-    double v = 0;
-    lua_getfield(L, idx, name);
-    *present = !lua_isnil(L, -1);
-    if (*present)
-        v = lua_ctx_number_arg(L, lua_gettop(L), name, method);
-    lua_pop(L, 1);
-    return v;
+    *present = !lua_isnil(L, slot);
+    return *present ? lua_ctx_number_arg(L, slot, name, method) : 0;
 }
 
 /* ---- Numbers and fixed point ---- */
@@ -204,40 +208,44 @@ static void lua_ctx_order_rules(lua_State *L, const order_request *req, const lu
 static void lua_ctx_order_read(lua_State *L, strategy *s, order_request *req, lua_ctx_order_args *a,
                                const char *method)
 {
+    /* The fields, in CTX_ORDER_FIELDS' order; F_* are their slots. */
     static const char *const fields[] = {"symbol", "qty", "price", "type", "tif",
                                          "stop_price", "tag", NULL};
+    enum { F_SYMBOL, F_QTY, F_PRICE, F_TYPE, F_TIF, F_STOP_PRICE, F_TAG };
     const char *symbol, *type, *tif, *tag;
-    int has_qty;
+    int has_qty, f;
 
     if (!lua_istable(L, 2))
         luaL_error(L, "ctx:%s: want a table {symbol=, qty=, price=, ...}, got %s", method,
                    luaL_typename(L, 2));
-    lua_ctx_check_fields(L, 2, fields, CTX_ORDER_FIELDS, method);
-    symbol = lua_ctx_string_field(L, 2, "symbol", method);
+    f = lua_ctx_fields(L, 2, fields, CTX_ORDER_FIELDS, method);
+    symbol = lua_ctx_string_field(L, f + F_SYMBOL, "symbol", method);
     if (!symbol)
         luaL_error(L, "ctx:%s: symbol is required", method);
     req->instrument = lua_ctx_find_symbol(L, s, symbol, method);
-    a->qty = lua_ctx_number_field(L, 2, "qty", method, &has_qty);
+    a->qty = lua_ctx_number_field(L, f + F_QTY, "qty", method, &has_qty);
     if (!has_qty)
         luaL_error(L, "ctx:%s: qty is required", method);
-    a->price = lua_ctx_number_field(L, 2, "price", method, &a->has_price);
-    a->stop_price = lua_ctx_number_field(L, 2, "stop_price", method, &a->has_stop);
+    a->price = lua_ctx_number_field(L, f + F_PRICE, "price", method, &a->has_price);
+    a->stop_price = lua_ctx_number_field(L, f + F_STOP_PRICE, "stop_price", method,
+                                         &a->has_stop);
 
-    type = lua_ctx_string_field(L, 2, "type", method);
+    type = lua_ctx_string_field(L, f + F_TYPE, "type", method);
     if (!type)
         req->type = a->has_price ? ORDER_LIMIT : ORDER_MARKET;
     else if (order_type_parse(type, &req->type) < 0)
         luaL_error(L, "ctx:%s: unknown type '%s' (want limit, market, stop or stop_limit)",
                    method, type);
-    tif = lua_ctx_string_field(L, 2, "tif", method);
+    tif = lua_ctx_string_field(L, f + F_TIF, "tif", method);
     req->tif = ORDER_GTC;
     if (tif && order_tif_parse(tif, &req->tif) < 0)
         luaL_error(L, "ctx:%s: unknown tif '%s' (want gtc, ioc, fok or post_only)", method, tif);
-    tag = lua_ctx_string_field(L, 2, "tag", method);
+    tag = lua_ctx_string_field(L, f + F_TAG, "tag", method);
     if (tag && strlen(tag) > ORDER_TAG_MAX)
         luaL_error(L, "ctx:%s: tag '%s' is longer than %d characters", method, tag,
                    ORDER_TAG_MAX);
     copy_str(req->tag, sizeof req->tag, tag ? tag : "");
+    lua_settop(L, f - 1);
     lua_ctx_order_rules(L, req, a, method);
 }
 
@@ -498,25 +506,23 @@ static int64_t lua_ctx_bar_ns(lua_State *L, int idx)
     return llround(secs * 1e9);
 }
 
-static int lua_ctx_bool_field(lua_State *L, int idx, const char *name, int *present)
+/* The boolean in a slot of lua_ctx_fields; *present 0 when nil. */
+static int lua_ctx_bool_field(lua_State *L, int slot, const char *name, int *present)
 {
-    int v;
-    lua_getfield(L, idx, name);
-    *present = !lua_isnil(L, -1);
-    if (*present && !lua_isboolean(L, -1))
+    *present = !lua_isnil(L, slot);
+    if (*present && !lua_isboolean(L, slot))
         luaL_error(L, "ctx:subscribe: %s: want true or false, got %s", name,
-                   luaL_typename(L, -1));
-    v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
+                   luaL_typename(L, slot));
+    return lua_toboolean(L, slot);
 }
 
 static int lua_ctx_subscribe(lua_State *L)
 {
     static const char *const fields[] = {"symbol", "book", "trades", "bars", NULL};
+    enum { F_SYMBOL, F_BOOK, F_TRADES, F_BARS };
     strategy *s = lua_ctx_self(L, "subscribe");
     const char *symbol;
-    int book, trades, has_book, has_trades;
+    int book, trades, has_book, has_trades, f;
     int64_t bar_ns = 0;
     uint32_t inst;
     char reason[ORDER_REASON_MAX] = "";
@@ -524,17 +530,16 @@ static int lua_ctx_subscribe(lua_State *L)
     if (!lua_istable(L, 2))
         luaL_error(L, "ctx:subscribe: want a table {symbol=, book=, trades=, bars=}, got %s",
                    luaL_typename(L, 2));
-    lua_ctx_check_fields(L, 2, fields, CTX_SUBSCRIBE_FIELDS, "subscribe");
-    symbol = lua_ctx_string_field(L, 2, "symbol", "subscribe");
+    f = lua_ctx_fields(L, 2, fields, CTX_SUBSCRIBE_FIELDS, "subscribe");
+    symbol = lua_ctx_string_field(L, f + F_SYMBOL, "symbol", "subscribe");
     if (!symbol)
         luaL_error(L, "ctx:subscribe: symbol is required");
     inst = lua_ctx_find_symbol(L, s, symbol, "subscribe");
-    book = lua_ctx_bool_field(L, 2, "book", &has_book);
-    trades = lua_ctx_bool_field(L, 2, "trades", &has_trades);
-    lua_getfield(L, 2, "bars");
-    if (!lua_isnil(L, -1))
-        bar_ns = lua_ctx_bar_ns(L, lua_gettop(L));
-    lua_pop(L, 1);
+    book = lua_ctx_bool_field(L, f + F_BOOK, "book", &has_book);
+    trades = lua_ctx_bool_field(L, f + F_TRADES, "trades", &has_trades);
+    if (!lua_isnil(L, f + F_BARS))
+        bar_ns = lua_ctx_bar_ns(L, f + F_BARS);
+    lua_settop(L, f - 1);
     /* {symbol=} alone asks for the symbol's market data. */
     if (!has_book && !has_trades && bar_ns == 0)
         book = trades = 1;
