@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <msgpack.h>
 #include <stdarg.h>
@@ -35,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -79,6 +82,11 @@ struct state_store {
     int in_memory;        /* tmpfs or ramfs: see state_in_memory */
     size_t preallocated;  /* state_preallocate got the file's pages this far */
     int prealloc_off;     /* fallocate refused: not tried again */
+    int writemap;         /* MDB_WRITEMAP */
+    char *map;            /* LMDB's map of data.mdb (state_find_map), or NULL */
+    size_t map_len;
+    size_t populated;     /* state_preallocate mapped the map's pages this far */
+    int populate_off;     /* no map found, or madvise refused: not tried again */
     int lock_fd;          /* writer.lock, flocked; -1 for readers */
     uint32_t schema;
     size_t map_max;
@@ -459,6 +467,8 @@ static int state_map_grow(state_store *st)
                    next >> 20, mdb_strerror(rc));
         return -1;
     }
+    st->map = NULL; /* mapped again, elsewhere: state_preallocate finds it */
+    st->populated = 0;
     return 0;
 }
 
@@ -1642,6 +1652,66 @@ int state_in_memory(const state_store *st)
 #define STATE_PREALLOC_AHEAD (256 << 10)
 #define STATE_PREALLOC_STEP (64 << 10)
 
+/* LMDB keeps its map's address to itself (mdb_env_info's me_mapaddr is
+ * only a fixed address asked for), so it is found among the process's
+ * mappings: the one of data.mdb's device and inode. Sets st->map, or
+ * nothing when /proc cannot tell. */
+static void state_find_map(state_store *st)
+{
+    char line[PATH_MAX + 256];
+    unsigned long lo, hi, ino;
+    unsigned maj, mnr;
+    struct stat sb;
+    FILE *f;
+    int fd;
+
+    if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0 ||
+        !(f = fopen("/proc/self/maps", "re")))
+        return;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx-%lx %*s %*x %x:%x %lu", &lo, &hi, &maj, &mnr, &ino) == 5 &&
+            ino == sb.st_ino && makedev(maj, mnr) == sb.st_dev) {
+            st->map = (char *)lo;
+            st->map_len = hi - lo;
+            break;
+        }
+    fclose(f);
+}
+
+/* Have the kernel map the pages the next batches will touch, so that they
+ * take no page fault (a few microseconds in a VM) in the middle of an
+ * order's commit. With the writable map, those are the pages past the
+ * data, which the file already holds (writemap sizes it to the map); with
+ * the read-only map, the pages the last commits wrote, which the next
+ * batch reads. */
+static void state_populate(state_store *st, size_t used)
+{
+    size_t from, to;
+
+    if (!st->map)
+        state_find_map(st);
+    if (!st->map) {
+        st->populate_off = 1;
+        return;
+    }
+    /* Only the neighbourhood of the end: a large store is not mapped whole
+     * the first time. */
+    from = used > STATE_PREALLOC_AHEAD ? used - STATE_PREALLOC_AHEAD : 0;
+    if (from < st->populated)
+        from = st->populated;
+    to = st->writemap ? used + STATE_PREALLOC_AHEAD : used;
+    if (to > st->map_len)
+        to = st->map_len;
+    if (from >= to)
+        return;
+    if (madvise(st->map + from, to - from,
+                st->writemap ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) != 0) {
+        st->populate_off = 1; /* an older kernel: the faults stay */
+        return;
+    }
+    st->populated = to;
+}
+
 void state_preallocate(state_store *st)
 {
     MDB_envinfo info;
@@ -1649,22 +1719,22 @@ void state_preallocate(state_store *st)
     size_t used;
     int fd;
 
-    if (!st || !st->in_memory || st->read_only || st->prealloc_off ||
-        mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &ms) != 0 ||
-        mdb_env_get_fd(st->env, &fd) != 0)
+    if (!st || !st->in_memory || st->read_only || mdb_env_info(st->env, &info) != 0 ||
+        mdb_env_stat(st->env, &ms) != 0 || mdb_env_get_fd(st->env, &fd) != 0)
         return;
     used = (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
     if (st->preallocated < used)
         st->preallocated = used;
-    if (st->preallocated >= used + STATE_PREALLOC_AHEAD)
-        return;
     /* KEEP_SIZE: past the end of the file LMDB sees nothing change; within
      * it (writemap sizes the file to the map) holes get their pages. */
-    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)st->preallocated, STATE_PREALLOC_STEP) != 0) {
-        st->prealloc_off = 1; /* full, or not supported: stop trying */
-        return;
+    if (!st->prealloc_off && st->preallocated < used + STATE_PREALLOC_AHEAD) {
+        if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)st->preallocated, STATE_PREALLOC_STEP) == 0)
+            st->preallocated += STATE_PREALLOC_STEP;
+        else
+            st->prealloc_off = 1; /* full, or not supported: stop trying */
     }
-    st->preallocated += STATE_PREALLOC_STEP;
+    if (!st->populate_off)
+        state_populate(st, used);
 }
 
 /* Open the environment. A writer maps map_size (LMDB rounds it up to what
@@ -1684,6 +1754,7 @@ static int state_env_open(state_store *st, const state_options *opt)
         flags |= MDB_NOSYNC;
     if (!st->read_only && opt->writemap)
         flags |= MDB_WRITEMAP;
+    st->writemap = (flags & MDB_WRITEMAP) != 0;
     if ((st->in_memory = state_dir_in_memory(st->dir)))
         flags |= MDB_NOSYNC; /* an fdatasync or msync there only costs a system call */
     if ((rc = mdb_env_create(&st->env)) != 0)

@@ -138,9 +138,11 @@ int state_in_memory(const state_store *st);
 /* In memory (tmpfs): allocate the file's pages past the end of the data,
  * where the next batches will grow, a few at a time, so that a commit
  * does not stop to have the kernel allocate and clear one (on tmpfs, every
- * few orders). It changes no byte of the store. Cheap when there is
+ * few orders); and have the kernel map into the process the pages the
+ * next batches will touch (madvise MADV_POPULATE_*), so that they take no
+ * page fault. It changes no byte of the store. Cheap when there is
  * nothing to do; call it off the order path (the live driver does after
- * each message). Elsewhere, or once the file system refuses, a no-op. */
+ * each message). Elsewhere, or once the system refuses, a no-op. */
 void state_preallocate(state_store *st);
 
 /* ---- Writes: into the batch ---- */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -703,6 +704,80 @@ static void test_in_memory(void)
     tap_rmtree(dir);
 }
 
+/* Minor page faults of this thread so far. */
+static long thread_faults(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru.ru_minflt;
+}
+
+/* Batches of `n` new orders from id `from` on; with `populate`,
+ * state_preallocate after each, as the live driver does after a message.
+ * With `read_back`, each batch first reads the orders the one before it
+ * wrote (the read-only map: the pages that commit wrote). @return the
+ * page faults taken in the batches, not in state_preallocate. */
+static long order_batches(state_store *st, int from, int batches, int n, int populate,
+                          int read_back)
+{
+    long faults = 0;
+    char id[32];
+    state_order o, got;
+
+    for (int b = 0; b < batches; b++) {
+        long before = thread_faults();
+        for (int i = 0; read_back && b > 0 && i < n; i++) {
+            snprintf(id, sizeof id, "pf-%d", from + (b - 1) * n + i);
+            if (state_get_order(st, id, &got, err, sizeof err) != 1)
+                bail_out("get %s: %s", id, err);
+        }
+        for (int i = 0; i < n; i++) {
+            snprintf(id, sizeof id, "pf-%d", from + b * n + i);
+            o = make_order(id, ORDER_NEW);
+            if (state_put_order(st, &o, err, sizeof err) != 0)
+                bail_out("put %s: %s", id, err);
+        }
+        if (state_commit(st, err, sizeof err) != 0)
+            bail_out("commit: %s", err);
+        faults += thread_faults() - before;
+        if (populate)
+            state_preallocate(st);
+    }
+    return faults;
+}
+
+/* In memory, state_preallocate also has the kernel map the pages the next
+ * batches touch: the writable map's pages past the data, the read-only
+ * map's pages the last commits wrote. Without it, the same batches take
+ * page faults (which is what makes the check able to fail). */
+static void test_populate(void)
+{
+    for (int wm = 1; wm >= 0; wm--) {
+        char dir[PATH_MAX];
+        state_store *st;
+        long with, without;
+
+        snprintf(dir, sizeof dir, "/dev/shm/lutra-state-XXXXXX");
+        if (!mkdtemp(dir)) {
+            skip(2, "no /dev/shm here");
+            return;
+        }
+        writemap = wm;
+        st = open_rw(dir);
+        writemap = 0;
+        /* Buffers grown, the first pages in place. */
+        order_batches(st, 0, 20, 100, 1, !wm);
+        with = order_batches(st, 10000, 20, 50, 1, !wm);
+        without = order_batches(st, 20000, 20, 50, 0, !wm);
+        is_int(with, 0, "%s: 20 batches of 50 new orders take no page fault after "
+               "state_preallocate", wm ? "writable map" : "read-only map");
+        ok(without > 0, "%s: without it they take %ld", wm ? "writable map" : "read-only map",
+           without);
+        state_close(st);
+        tap_rmtree(dir);
+    }
+}
+
 /* ---- Refusals ---- */
 
 /* Open dir for writing as user nobody (root ignores permissions) in a
@@ -1107,7 +1182,7 @@ int main(void)
     snprintf(root, sizeof root, "/tmp/lutra-state-XXXXXX");
     if (!mkdtemp(root))
         bail_out("mkdtemp: %s", strerror(errno));
-    plan(110);
+    plan(114);
     test_round_trip();
     test_open_index();
     test_fills();
@@ -1120,6 +1195,7 @@ int main(void)
     test_map_full("full-writemap");
     writemap = 0;
     test_in_memory();
+    test_populate();
     test_read_only();
     test_schema();
     test_not_a_store();
