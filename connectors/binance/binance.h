@@ -146,7 +146,8 @@ int bn_book_lost(bn_conn *c, bn_symbol *s, int64_t ts);
 
 #define BN_QUERY_MAX 1024
 #define BN_KEY_MAX 128             /* API key and secret, NUL included */
-#define BN_HEADER_MAX (BN_KEY_MAX + 16)
+#define BN_KEY_HEADER "X-MBX-APIKEY: "
+#define BN_HEADER_MAX (BN_KEY_MAX + sizeof BN_KEY_HEADER - 1)
 #define BN_CLIENT_ID_MAX 37        /* Binance takes client ids of 36 characters */
 #define BN_REASON_MAX 160          /* ORDER_REASON_MAX of the engine */
 #define BN_RECV_WINDOW_DEFAULT 5000
