@@ -345,14 +345,31 @@ typedef struct lutra_plugin {
      */
     int (*query_order)(void *self, const lutra_order *o);
 
+    /*
+     * Optional (NULL: nothing). Keep the order path warm: while the engine
+     * thread spins between messages (the venue's ws_spin_us), the host
+     * calls it every LUTRA_WARM_EVERY_US or so of quiet, on the engine
+     * thread, never inside another entry. Run the code an order will run,
+     * and touch the data it will read, without any effect: sign a request
+     * that is never sent, say. On this kind of machine code that ran a
+     * millisecond ago runs several times slower than code that ran a few
+     * microseconds ago. It must not emit, send, start timers or change
+     * anything a later call can observe, and should take a microsecond or
+     * two at most.
+     */
+    void (*warm)(void *self);
+
     /* Room to grow without breaking plugins built against this version. */
-    void *reserved[11];
+    void *reserved[10];
 } lutra_plugin;
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && defined(__LP64__)
 _Static_assert(sizeof(lutra_host_api) == 424, "lutra_host_api keeps its size in ABI 1");
 _Static_assert(sizeof(lutra_plugin) == 200, "lutra_plugin keeps its size in ABI 1");
 #endif
+
+/* How often, at most, the host calls lutra_plugin.warm while spinning. */
+#define LUTRA_WARM_EVERY_US 100
 
 /* The signature of the exported entry point. */
 typedef const lutra_plugin *(*lutra_plugin_entry_fn)(void);

@@ -572,6 +572,28 @@ int plugin_instance_query_order(plugin_instance *pi, const lutra_order *o)
     return fn ? fn(pi->self, o) : -1;
 }
 
+/* lutra_plugin.warm is optional: a plugin without it, or built before it
+ * existed, is simply not warmed. */
+static void (*warm_entry(const plugin_instance *pi))(void *)
+{
+    const lutra_plugin *t = pi->ph->table;
+    return t->size >= offsetof(lutra_plugin, warm) + sizeof t->warm ? t->warm : NULL;
+}
+
+int plugin_host_can_warm(const lutra_host *h)
+{
+    return warm_entry((const plugin_instance *)(const void *)h) != NULL;
+}
+
+void plugin_host_warm(lutra_host *h)
+{
+    plugin_instance *pi = (plugin_instance *)(void *)h;
+    void (*fn)(void *) = warm_entry(pi);
+
+    if (fn && pi->started)
+        fn(pi->self);
+}
+
 size_t plugin_instance_handles(const plugin_instance *pi)
 {
     return pi->host.in_use;

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fixed.h"
 #include "grow.h"
@@ -440,6 +441,27 @@ static int ws_seq_cb(void *arg, const char *data, size_t len, uint64_t *seq)
     return hd->u.ws.seq(hd->ud, data, len, seq);
 }
 
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The engine spins and nothing came: warm the plugin, once for all of its
+ * connections (each calls this) every LUTRA_WARM_EVERY_US. */
+static void ws_idle_cb(void *arg)
+{
+    host_handle *hd = arg;
+    lutra_host *h = hd->host;
+    int64_t now = mono_ns();
+
+    if (hd->u.ws.closing || now - h->warmed_ns < LUTRA_WARM_EVERY_US * INT64_C(1000))
+        return;
+    plugin_host_warm(h);
+    h->warmed_ns = mono_ns();
+}
+
 static lutra_ws *host_ws_open(lutra_host *h, const lutra_ws_config *cfg)
 {
     const plugin_live *live = live_or_warn(h, SVC_WS, "ws_open");
@@ -471,6 +493,8 @@ static lutra_ws *host_ws_open(lutra_host *h, const lutra_ws_config *cfg)
         .seed = cfg->seed,
         .max_message = cfg->max_message,
         .spin_us = live->ws_spin_us,
+        .on_idle = plugin_host_can_warm(h) ? ws_idle_cb : NULL,
+        .idle_us = LUTRA_WARM_EVERY_US,
     };
     hd->u.ws.w = ws_open(loop_base(live->lp), &wc, err, sizeof err);
     if (!hd->u.ws.w) {

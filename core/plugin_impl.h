@@ -38,6 +38,7 @@ struct lutra_host {
     /* The last line the plugin logged at error level: why its create or
      * start failed, for the caller's err ("" when none). */
     char last_error[PLUGIN_LAST_ERROR_MAX];
+    int64_t warmed_ns;       /* CLOCK_MONOTONIC of the last lutra_plugin.warm */
 };
 
 /* The table of services every instance is handed. */
@@ -47,6 +48,11 @@ extern const lutra_host_api plugin_host_api;
  * (NULL: offline). h->conf is the caller's to set and free. */
 void plugin_host_init(lutra_host *h, plugin_handle *image, instrument_registry *reg,
                       plugin_emit_fn emit, void *ud, const plugin_live *live);
+
+/* 1 if h's plugin has lutra_plugin.warm (0: none, or built before it). */
+int plugin_host_can_warm(const lutra_host *h);
+/* Call it for h's started instance (plugin.c knows the instance around h). */
+void plugin_host_warm(lutra_host *h);
 
 /* Take and drop a reference to an image (plugin.h, plugin_refs); the last
  * drop dlcloses it. */

@@ -17,7 +17,7 @@
  *     reconnect_sul, spare, backlog, out_head, and everything lws owns.
  *   engine thread only: eng_gen, eng_open, handover_*, retiring_gen,
  *     have_last, last_seq, held, stats (but the two atomic counters),
- *     spin_until, spin_ev.
+ *     spin_until, spin_ev, idle_at.
  *
  * lws_cancel_service() is the one lws call the engine thread makes: the
  * library documents it as safe from any thread. The lws context is created
@@ -56,6 +56,7 @@
 #define WS_DEFAULT_SLOTS 4096
 #define WS_DEFAULT_FRAME 4096
 #define WS_DEFAULT_MAX_MESSAGE ((size_t)64 << 20)
+#define WS_DEFAULT_IDLE_US 100
 /* A spin window longer than this is a mistake (a second of a busy core). */
 #define WS_MAX_SPIN_US 1000000
 /* Messages delivered per wake before the engine's loop gets a turn. */
@@ -157,6 +158,8 @@ struct ws {
     int64_t spin_ns;       /* cfg.spin_us in ns; 0: no spinning */
     int64_t spin_until;    /* CLOCK_MONOTONIC end of the spin window */
     struct event *spin_ev; /* the zero-delay timer that turns the loop */
+    int64_t idle_ns;       /* cfg.idle_us in ns */
+    int64_t idle_at;       /* CLOCK_MONOTONIC time of the next on_idle */
 };
 
 /* ---- frames (either thread: a frame belongs to one side at a time) ---- */
@@ -895,9 +898,15 @@ static void eng_spin_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
-    if (eng_drain(w, WS_DRAIN_BATCH))
+    if (eng_drain(w, WS_DRAIN_BATCH)) {
         w->spin_until = now + w->spin_ns;
+        w->idle_at = now + w->idle_ns;
+    }
     if (now < w->spin_until) {
+        if (w->cfg.on_idle && now >= w->idle_at) {
+            w->cfg.on_idle(w->cfg.ud);
+            w->idle_at = clock_ns(CLOCK_MONOTONIC) + w->idle_ns;
+        }
         eng_spin_turn(w);
         return;
     }
@@ -907,6 +916,7 @@ static void eng_spin_cb(evutil_socket_t fd, short what, void *arg)
     if (eng_drain(w, WS_DRAIN_BATCH)) {
         atomic_store(&w->wake_pending, 1);
         w->spin_until = clock_ns(CLOCK_MONOTONIC) + w->spin_ns;
+        w->idle_at = w->spin_until - w->spin_ns + w->idle_ns;
         eng_spin_turn(w);
     }
 }
@@ -922,6 +932,7 @@ static void eng_wake_cb(evutil_socket_t fd, short what, void *arg)
         /* wake_pending stays set (the I/O thread set it): spin from now. */
         eng_drain(w, WS_DRAIN_BATCH);
         w->spin_until = clock_ns(CLOCK_MONOTONIC) + w->spin_ns;
+        w->idle_at = w->spin_until - w->spin_ns + w->idle_ns;
         eng_spin_turn(w);
         return;
     }
@@ -1107,6 +1118,7 @@ static int ws_make_wakeup(ws *w, char *err, size_t errlen)
         return -1;
     }
     w->spin_ns = w->cfg.spin_us * 1000;
+    w->idle_ns = (w->cfg.idle_us > 0 ? w->cfg.idle_us : WS_DEFAULT_IDLE_US) * 1000;
     w->spin_ev = w->spin_ns ? evtimer_new(w->base, eng_spin_cb, w) : NULL;
     w->ev = event_new(w->base, w->efd, EV_READ | EV_PERSIST, eng_wake_cb, w);
     if ((w->spin_ns && !w->spin_ev) || !w->ev || event_add(w->ev, NULL) < 0) {

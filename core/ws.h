@@ -74,6 +74,8 @@ typedef void (*ws_state_fn)(void *ud, const ws_status *st);
 /* A message's sequence number. @return 0, or -1 if it has none (such a
  * message is delivered as it comes). */
 typedef int (*ws_seq_fn)(void *ud, const char *data, size_t len, uint64_t *seq);
+/* While spinning, nothing came for a while (ws_config.on_idle). */
+typedef void (*ws_idle_fn)(void *ud);
 
 typedef struct ws_config {
     const char *url;         /* ws://host[:port]/path or wss://... */
@@ -103,6 +105,16 @@ typedef struct ws_config {
      * Ignored with spin = 1 (the caller polls).
      */
     int64_t spin_us;
+    /*
+     * While the engine spins (spin_us), called on the engine thread when no
+     * message has come for idle_us, and again every idle_us while none
+     * comes: time to do what keeps the order path's code and data in the
+     * caches (plugin warm, docs/connectors.md), which a millisecond of
+     * other work evicts. Never called while sleeping on the eventfd, nor
+     * from inside a delivery. NULL: never; idle_us 0: 100.
+     */
+    ws_idle_fn on_idle;
+    int64_t idle_us;
 } ws_config;
 
 /* Counters, read on the engine thread. */

@@ -50,6 +50,7 @@ typedef struct rec {
     lutra_balance balances[MAX_REPORTS];
     size_t nbalance;
     int64_t ticks;   /* the last TICKS balance */
+    int64_t warms;   /* its locked: the probe's warm calls */
     size_t nticks;   /* TICKS reports */
     int states[MAX_REPORTS];
     char reasons[MAX_REPORTS][LUTRA_REASON_SIZE];
@@ -94,6 +95,7 @@ static int on_balance(void *ud, const lutra_balance *b)
     r->calls++;
     if (strcmp(b->asset, "TICKS") == 0) {
         r->ticks = b->free;
+        r->warms = b->locked;
         r->nticks++;
     } else if (r->nbalance < MAX_REPORTS) {
         r->balances[r->nbalance++] = *b;
@@ -449,6 +451,27 @@ static void test_close_in_callback(plugin_instance *pi, rec *r)
     ok(!state_reason(r, LUTRA_FEED_DISCONNECTED), "and reported nothing after its close");
 }
 
+static int warmed(const void *ud)
+{
+    return ((const rec *)ud)->warms > 0;
+}
+
+/* A venue that spins is warmed while quiet; one that sleeps never is. */
+static void test_warm(plugin_handle *ph, const rec *sleeper)
+{
+    static rec r;
+    char err[256];
+    plugin_instance *pi = create_probe(ph, &r, "0", 1000000);
+
+    is_int(plugin_instance_start(pi, err, sizeof err), 0, "a probe spinning for 1 s starts");
+    int got = run_until(started_fully, &r, DEADLINE_MS) && run_until(warmed, &r, DEADLINE_MS);
+    ok(got, "its warm entry is called while it spins after its echo (%lld calls by tick %lld)",
+       (long long)r.warms, (long long)r.ticks);
+    is_int(sleeper->warms, 0, "the probe with ws_spin_us 0 was never warmed (by tick %lld)",
+           (long long)sleeper->ticks);
+    plugin_instance_destroy(pi);
+}
+
 static void test_destroy(plugin_instance *a, rec *ra, plugin_instance *b, rec *rb)
 {
     ok(plugin_instance_handles(a) >= 3, "before destroy: %zu timers, requests and websockets "
@@ -545,6 +568,7 @@ int main(void)
     test_queries(a, &ra);
     test_cancel(a, &ra);
     test_close_in_callback(b, &rb);
+    test_warm(ph, &rb);
     test_destroy(a, &ra, b, &rb);
     test_offline(ph);
     test_spin_refused(ph);

@@ -30,6 +30,7 @@ typedef struct client {
     int stamps_ok;          /* stamps set, not decreasing, not in the future */
     int64_t last_stamp;
     int in_message;         /* 1 between before and after */
+    uint64_t idle;          /* on_idle calls */
 } client;
 
 static int64_t mono_ns(void)
@@ -211,6 +212,67 @@ static void test_timers_while_spinning(struct event_base *base, const tws *s)
     ws_free(c.w);
 }
 
+/* Run the loop for ms milliseconds. */
+static void run_for(struct event_base *base, int64_t ms)
+{
+    int64_t end = now_ms() + ms;
+    struct timeval tick = {0, 2000};
+    while (now_ms() < end) {
+        event_base_loopexit(base, &tick);
+        event_base_dispatch(base);
+    }
+}
+
+static void count_idle(void *ud)
+{
+    client *c = ud;
+    c->idle++;
+    if (c->in_message)
+        c->probe_order_ok = 0;
+}
+
+/* on_idle: called while the engine spins and nothing comes, no more often
+ * than idle_us; never while it sleeps on the eventfd. */
+static void test_idle(struct event_base *base, const tws *s)
+{
+    char url[128], err[256];
+    client c, *current = &c;
+    ws_probe probe = {probe_before, probe_after, &current}; /* marks the deliveries */
+
+    ws_set_probe(&probe);
+    for (int spin = 1; spin >= 0; spin--) {
+        ws_config cfg = {0};
+        snprintf(url, sizeof url, "ws://127.0.0.1:%d/burst/10/100", s->port);
+        memset(&c, 0, sizeof c);
+        c.in_order = c.probe_order_ok = 1;
+        cfg.url = url;
+        cfg.on_message = on_burst;
+        cfg.on_idle = count_idle;
+        cfg.idle_us = 2000;
+        cfg.ud = &c;
+        cfg.spin_us = spin ? 1000000 : 0;
+        if (!(c.w = ws_open(base, &cfg, err, sizeof err))) {
+            diag("ws_open: %s", err);
+            skip(spin ? 2 : 1, "no client");
+            continue;
+        }
+        run_until_count(base, &c, 10);
+        c.idle = 0;
+        run_for(base, 100);
+        if (spin) {
+            ok(c.idle >= 1 && c.idle <= 100 / 2 + 1,
+               "spin_us 1 s, idle_us 2000: on_idle called %llu times in 100 ms of quiet",
+               (unsigned long long)c.idle);
+            ok(c.probe_order_ok, "on_idle is never called inside a delivery");
+        } else {
+            ok(c.idle == 0, "sleeping on the eventfd, on_idle is never called (%llu)",
+               (unsigned long long)c.idle);
+        }
+        ws_free(c.w);
+    }
+    ws_set_probe(NULL);
+}
+
 static void test_probe(struct event_base *base, const tws *s)
 {
     char path[64];
@@ -238,7 +300,7 @@ int main(void)
 {
     tws server;
 
-    plan(8);
+    plan(11);
     log_set_level(LOG_ERROR);
     if (tws_start(&server) < 0)
         bail_out("cannot start the test server on 127.0.0.1");
@@ -248,6 +310,7 @@ int main(void)
     test_spin_then_sleep(base, &server);
     test_timers_while_spinning(base, &server);
     test_probe(base, &server);
+    test_idle(base, &server);
     event_base_free(base);
     tws_stop(&server);
     return done();

@@ -371,6 +371,7 @@ static const lutra_plugin bn_plugin = {
     .query_orders = bn_live_query_orders,
     .query_balances = bn_live_query_balances,
     .query_order = bn_live_query_order,
+    .warm = bn_live_warm,
 };
 
 __attribute__((visibility("default"))) const lutra_plugin *lutra_plugin_entry(void);

@@ -479,6 +479,8 @@ int bn_live_cancel(void *self, const lutra_order *o);
 int bn_live_query_orders(void *self);
 int bn_live_query_balances(void *self);
 int bn_live_query_order(void *self, const lutra_order *o);
+/* Sign an order that is never sent (lutra_plugin.warm). */
+void bn_live_warm(void *self);
 /* Stop, and free the live state. */
 void bn_live_free(bn_conn *c);
 

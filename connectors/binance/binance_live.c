@@ -2031,3 +2031,30 @@ int bn_live_query_order(void *self, const lutra_order *o)
     }
     return call_add(L, CALL_QUERY_ORDER, sym, o) ? 0 : -1;
 }
+
+/* lutra_plugin.warm: build and sign a new order the way call_build does,
+ * and send nothing. The signer is primed again, as after a request: the
+ * next order finds it ready, and its code and context in the caches. */
+void bn_live_warm(void *self)
+{
+    bn_conn *c = self;
+    bn_live *L = c->live;
+    bn_order_spec sp;
+    bn_request r;
+    char err[128];
+
+    if (!L || !L->keyed || !L->defined || L->halted[0] || !L->auth.signer || L->nsyms == 0)
+        return;
+    memset(&sp, 0, sizeof sp);
+    sp.symbol = L->syms[0].s->name;
+    sp.client_id = "warm";
+    sp.side = BN_BUY;
+    sp.type = BN_LIMIT_MAKER;
+    sp.qty = 1;
+    sp.price = 1;
+    sp.price_scale = L->syms[0].s->price_scale;
+    sp.size_scale = L->syms[0].s->size_scale;
+    sp.resp_type = BN_RESP_FULL;
+    bn_req_new_order(&r, &L->auth, &sp, now_ms(L), err, sizeof err);
+    bn_signer_prime(L->auth.signer);
+}
