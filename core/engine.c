@@ -804,6 +804,12 @@ int engine_add_strategy(engine *e, const strategy_config *cfg, char *err, size_t
     return (int)e->nstrategies++;
 }
 
+void engine_collect(engine *e)
+{
+    for (size_t i = 0; i < e->nstrategies; i++)
+        strategy_collect_step(e->strategies[i]);
+}
+
 size_t engine_strategy_count(const engine *e)
 {
     return e->nstrategies;

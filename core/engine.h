@@ -165,6 +165,12 @@ void engine_set_journal(engine *e, journal *j, void (*on_pending)(void *ud), voi
  */
 int engine_flush(engine *e);
 
+/* Between messages (the live driver calls it after each, once its orders
+ * are out): a step of the garbage collector of each strategy that
+ * allocated since its last one (strategy_collect_step), which would
+ * otherwise fall inside a later handler, between a tick and its order. */
+void engine_collect(engine *e);
+
 /* A restart: load one venue's open orders, positions and balances from
  * the store (its instruments must be registered). Before engine_start. */
 int engine_restore_venue(engine *e, const char *venue, journal_restored *out, char *err,

@@ -241,14 +241,15 @@ static void live_record(void *ud, int64_t recv_ns, const char *msg, size_t len)
 }
 
 /* After a message's orders are out: what the next orders would otherwise
- * stop for (a page fault, an allocation, a rehash) is done here, before
- * the next message. */
+ * stop for (a page fault, an allocation, a rehash, a step of a strategy's
+ * garbage collector) is done here, before the next message. */
 #define LIVE_ROOM_ORDERS 64
 
 static void live_make_room(live *lv)
 {
     state_preallocate(lv->store);
     oms_reserve_ahead(engine_oms(lv->eng), LIVE_ROOM_ORDERS); /* may fail: submit retries */
+    engine_collect(lv->eng);
 }
 
 /* The books first; in paper mode the simulated venue sees a whole message
@@ -373,6 +374,7 @@ const char *live_state_name(int state)
     }
 }
 
+/* The engine spins and its venues are quiet: the engine's idle work. */
 static void live_on_state(void *ud, int state, const char *reason)
 {
     live_venue *v = ud;

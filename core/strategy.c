@@ -744,6 +744,24 @@ int strategy_in_handler(const strategy *s)
     return s->in_call > 0;
 }
 
+size_t strategy_memory(const strategy *s)
+{
+    if (!s->L)
+        return 0;
+    return (size_t)lua_gc(s->L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(s->L, LUA_GCCOUNTB, 0);
+}
+
+void strategy_collect_step(strategy *s)
+{
+    if (!s->L || s->in_call || strategy_failed(s))
+        return;
+    /* A finished cycle and nothing allocated since: nothing to collect. */
+    if (s->gc_cycle_done && strategy_memory(s) <= s->gc_seen)
+        return;
+    s->gc_cycle_done = lua_gc(s->L, LUA_GCSTEP, 0) == 1;
+    s->gc_seen = strategy_memory(s);
+}
+
 int strategy_wants_book(const strategy *s)
 {
     return s->handler_ref[HANDLER_BOOK] != LUA_NOREF;

@@ -148,6 +148,17 @@ int strategy_stop_with(strategy *s, const char *msg);
 /* The handler running now or last ("on_book"), for the watchdog's message. */
 const char *strategy_current_handler(const strategy *s);
 
+/* Memory the strategy's Lua state holds, bytes. */
+size_t strategy_memory(const strategy *s);
+/* One step of the Lua garbage collector, outside any handler, unless the
+ * last step finished a cycle and nothing was allocated since (a state
+ * that allocates nothing costs nothing). The live driver calls it after each message
+ * (engine_collect): the collector's work for what the handlers allocated
+ * is done there, and the next handler's allocations find the next
+ * automatic step about a kilobyte away instead of paying for it in the
+ * middle of on_book. A no-op inside a handler or after a failure. */
+void strategy_collect_step(strategy *s);
+
 /* The final params as a JSON object, for the report (static buffer valid
  * until the next call). */
 const char *strategy_params_json(strategy *s);

@@ -48,6 +48,8 @@ typedef struct lua_book_slot {
 struct strategy {
     /* strategy.c */
     lua_State *L;
+    size_t gc_seen;    /* strategy_memory after the last strategy_collect_step */
+    int gc_cycle_done; /* that step finished a collection cycle */
     const strategy_host_ops *ops;
     void *host;
     char name[64];

@@ -846,6 +846,29 @@ static void test_runaway(void)
     host_fini(&h);
 }
 
+/* Garbage left by a handler is collected by steps between messages,
+ * where no allocation would ever trigger the collector. */
+static void test_collect_step(void)
+{
+    fake_host h;
+    char err[512];
+    size_t before, after;
+    int steps = 0;
+
+    host_init(&h);
+    if (!load(&h, DIR "garbage.lua", NULL, 0, err, sizeof err))
+        bail_out("garbage.lua: %s", err);
+    is_int(strategy_on_start(h.s), 0, "garbage.lua's on_start runs");
+    before = strategy_memory(h.s);
+    do
+        strategy_collect_step(h.s);
+    while (strategy_memory(h.s) > before / 8 && ++steps < 100000);
+    after = strategy_memory(h.s);
+    ok(after <= before / 8, "steps between messages collect its garbage: %zu KiB -> %zu KiB "
+       "in %d steps", before >> 10, after >> 10, steps);
+    host_fini(&h);
+}
+
 static void test_lib_path(void)
 {
     fake_host h;
@@ -861,7 +884,7 @@ static void test_lib_path(void)
 
 int main(void)
 {
-    plan(125);
+    plan(127);
     test_param_parse();
     test_params();
     test_load_errors();
@@ -875,6 +898,7 @@ int main(void)
     test_timers();
     test_account();
     test_runaway();
+    test_collect_step();
     test_lib_path();
     return done();
 }
