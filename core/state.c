@@ -1688,6 +1688,11 @@ static void state_populate(state_store *st, size_t used)
 {
     size_t from, to;
 
+    /* The writable map: a call maps 256 KiB ahead, the next comes when half
+     * of it is used, not one per new page (a call after every message
+     * took as much of the engine thread's time as the commits). */
+    if (st->writemap && st->populated >= used + STATE_PREALLOC_AHEAD / 2)
+        return;
     if (!st->map)
         state_find_map(st);
     if (!st->map) {
