@@ -21,7 +21,10 @@
  *   - planned reconnects (a second instance with ws_max_age_s 0.8): both
  *     streams are replaced again and again while the market moves and
  *     resting orders fill; no depth diff is lost or applied twice (no
- *     gap, every change seen once), no trade twice, every fill once.
+ *     gap, every change seen once), no trade twice, every fill once. That
+ *     instance spins (ws_spin_us 2000), so the host calls its warm entry
+ *     between messages all along, which rehearses the last depth diff and
+ *     signs an order: none of it may show in what the instance reports.
  *
  * Every wait has a deadline.
  */
@@ -233,8 +236,9 @@ static void level(int bid, const char *price, const char *qty)
         bail_out("level: %s", err);
 }
 
-/* A live instance against the mock; max_age: ws_max_age_s, or NULL. */
-static plugin_instance *make_instance(const char *max_age)
+/* A live instance against the mock; max_age: ws_max_age_s, or NULL;
+ * spin_us: the venue's ws_spin_us. */
+static plugin_instance *make_instance(const char *max_age, int64_t spin_us)
 {
     char err[512], rest[64], wsu[64];
 
@@ -250,6 +254,7 @@ static plugin_instance *make_instance(const char *max_age)
         .on_balance = on_balance,
         .on_state = on_state,
         .ud = &R,
+        .ws_spin_us = spin_us,
     };
     plugin_instance *p =
         plugin_instance_create_live(ph, reg, conf, on_event, &R, &live, err, sizeof err);
@@ -299,7 +304,7 @@ static void setup(void)
         bail_out("%s", err);
     if (!(ph = plugin_load(path, err, sizeof err)))
         bail_out("%s", err);
-    pi = make_instance(NULL);
+    pi = make_instance(NULL, 0);
 }
 
 static lutra_order order(const char *id, int side, int type, int64_t price, int64_t qty)
@@ -732,7 +737,7 @@ static void test_planned_reconnect(void)
 
     plugin_instance_destroy(pi);
     memset(&R, 0, sizeof R);
-    pi = make_instance("0.8");
+    pi = make_instance("0.8", 2000);
     is_int(plugin_instance_start(pi, err, sizeof err), 0,
            "an instance with ws_max_age_s 0.8 starts");
     ok(run_until(is_ready, NULL), "READY");

@@ -81,6 +81,11 @@ typedef struct bn_conn {
     bn_level *scratch;                      /* levels of the message being decoded */
     size_t scratch_cap;
     struct bn_live *live;                   /* started live (binance_live.c), or NULL */
+    /* lutra_plugin.warm (binance_live.c) decodes the last depth diff again
+     * as a rehearsal: parsed and its levels read into scratch, then left
+     * there (nothing applied, buffered or emitted). */
+    int rehearsal;
+    int decoded_depth;                      /* the last bn_decode was a depth diff */
 } bn_conn;
 
 /* binance.c */

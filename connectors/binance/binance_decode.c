@@ -217,7 +217,8 @@ static int decode_depth(bn_conn *c, json_value *m, int64_t recv_ns)
         if (d.chained && c->api->json_uint64(&v, &d.prev_id) != 0)
             return type_error(c, what, "pu");
     }
-    learn_market(c, d.chained);
+    if (!c->rehearsal)
+        learn_market(c, d.chained);
     if (d.first_id > d.last_id) {
         c->api->log(c->host, LUTRA_LOG_ERROR, "%s refused: U > u symbol=%s U=%llu u=%llu",
                     what, s->name, (unsigned long long)d.first_id,
@@ -229,7 +230,10 @@ static int decode_depth(bn_conn *c, json_value *m, int64_t recv_ns)
     if (read_levels(c, s, m, "b", 1, what, &d.nlevels) != 0 ||
         read_levels(c, s, m, "a", 0, what, &d.nlevels) != 0)
         return -1;
+    if (c->rehearsal)
+        return 0;
     s->depth_seen = 1;
+    c->decoded_depth = 1;
     return bn_book_diff(c, s, &d, c->scratch);
 }
 
@@ -434,6 +438,7 @@ int bn_decode(void *self, int64_t recv_ns, const char *msg, size_t len)
     json_value root, payload, v;
     int rc;
 
+    c->decoded_depth = 0;
     if (c->api->json_parse(c->jp, msg, len, &root) != 0) {
         c->api->log(c->host, LUTRA_LOG_ERROR, "message refused: %s: %.*s",
                     c->api->json_last_error(), (int)(len > 80 ? 80 : len), msg);

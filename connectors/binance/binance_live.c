@@ -172,6 +172,8 @@ struct bn_live {
     char feed_reason[LIVE_WHY_MAX + 64];
     bn_recent orders; /* by client order id: ORDER_ACCEPTED | ORDER_DONE reported */
     bn_recent trades; /* by symbol and trade id: its fill reported */
+    char *warm_msg;   /* the last depth diff, JSON_PADDING after it: bn_live_warm's */
+    size_t warm_len, warm_cap;
 };
 
 static void pump(bn_live *L);
@@ -1387,11 +1389,31 @@ static void snapshot_request(bn_live *L, live_sym *ls)
 
 /* ---- The market stream ---- */
 
+/* A copy of the depth diff just decoded, for bn_live_warm to rehearse.
+ * Its orders are out by now. Out of memory: the warm rehearses less. */
+static void keep_for_warm(bn_live *L, const char *data, size_t len)
+{
+    if (len + JSON_PADDING > L->warm_cap) {
+        char *m = realloc(L->warm_msg, len + JSON_PADDING);
+        if (!m) {
+            L->warm_len = 0;
+            return;
+        }
+        L->warm_msg = m;
+        L->warm_cap = len + JSON_PADDING;
+    }
+    memcpy(L->warm_msg, data, len);
+    memset(L->warm_msg + len, ' ', JSON_PADDING);
+    L->warm_len = len;
+}
+
 static void on_market_message(void *ud, int64_t recv_ns, const char *data, size_t len)
 {
     bn_live *L = ud;
     record(L, recv_ns, data, len);
     bn_decode(L->c, recv_ns, data, len);
+    if (L->c->decoded_depth)
+        keep_for_warm(L, data, len);
     check_sync(L);
 }
 
@@ -1830,6 +1852,7 @@ void bn_live_free(bn_conn *c)
     bn_live_stop(c);
     spare_free(L);
     bn_signer_free(L->auth.signer);
+    free(L->warm_msg);
     free(L);
     c->live = NULL;
 }
@@ -2032,9 +2055,11 @@ int bn_live_query_order(void *self, const lutra_order *o)
     return call_add(L, CALL_QUERY_ORDER, sym, o) ? 0 : -1;
 }
 
-/* lutra_plugin.warm: build and sign a new order the way call_build does,
- * and send nothing. The signer is primed again, as after a request: the
- * next order finds it ready, and its code and context in the caches. */
+/* lutra_plugin.warm: decode the last depth diff again as a rehearsal
+ * (bn_conn.rehearsal: parsed, levels read, nothing applied or emitted);
+ * build and sign a new order the way call_build does, and send nothing.
+ * The signer is primed again, as after a request: the next order finds
+ * it ready, and the code and data of both steps in the caches. */
 void bn_live_warm(void *self)
 {
     bn_conn *c = self;
@@ -2043,7 +2068,15 @@ void bn_live_warm(void *self)
     bn_request r;
     char err[128];
 
-    if (!L || !L->keyed || !L->defined || L->halted[0] || !L->auth.signer || L->nsyms == 0)
+    if (!L)
+        return;
+    if (L->warm_len) {
+        c->rehearsal = 1;
+        if (bn_decode(c, 0, L->warm_msg, L->warm_len) != 0)
+            L->warm_len = 0; /* logged once; not rehearsed again */
+        c->rehearsal = 0;
+    }
+    if (!L->keyed || !L->defined || L->halted[0] || !L->auth.signer || L->nsyms == 0)
         return;
     memset(&sp, 0, sizeof sp);
     sp.symbol = L->syms[0].s->name;
