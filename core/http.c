@@ -48,6 +48,7 @@ struct http_slot {
     CURL *easy;
     struct curl_slist *headers; /* the last request's lines, "Expect:" first */
     long timeout_ms;         /* the last request's; 0 before the first */
+    char bodyless[8];        /* the method the handle is set for, without a body; "": none */
     uint64_t id;             /* 0 while the slot is free */
     http_done_fn fn;
     void *ud;
@@ -313,7 +314,14 @@ static int set_method(http_slot *s, const char *method, const http_request *req)
     size_t len = req->body_len;
     int is_post = strcmp(method, "POST") == 0;
     const char *custom = strcmp(method, "GET") == 0 ? NULL : method;
-    CURLcode rc = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    CURLcode rc;
+
+    /* The same method without a body as the slot's last request: the
+     * handle is set already (four setopt calls fewer per order). */
+    if (len == 0 && strcmp(s->bodyless, method) == 0)
+        return 0;
+    s->bodyless[0] = '\0';
+    rc = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 
     if (strcmp(method, "HEAD") == 0) {
         rc |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -333,7 +341,11 @@ static int set_method(http_slot *s, const char *method, const http_request *req)
         custom = is_post ? NULL : method;
     }
     rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, custom);
-    return rc == CURLE_OK ? 0 : -1;
+    if (rc != CURLE_OK)
+        return -1;
+    if (len == 0 && strlen(method) < sizeof s->bodyless)
+        memcpy(s->bodyless, method, strlen(method) + 1);
+    return 0;
 }
 
 /* What is the request's own, on a slot set up by slot_setup. */

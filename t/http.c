@@ -429,6 +429,7 @@ static void test_reuse(void)
     static const char *const key2[] = {"X-Test: key2"};
     http_client *c = client(0);
     result post = {0}, get = {0}, del = {0}, head = {0}, post2 = {0}, slow = {0}, after = {0};
+    result bare[6] = {{0}};
     int late_before = atomic_load(&srv.late_sent);
 
     send_one(c, "POST", "/echo", key1, 1, "a=1", 0, &post);
@@ -438,6 +439,13 @@ static void test_reuse(void)
     send_one(c, "POST", "/echo", NULL, 0, "b=22", 0, &post2);
     send_one(c, "GET", "/delay?ms=300", NULL, 0, NULL, 100 * MS, &slow);
     send_one(c, "GET", "/delay?ms=150", NULL, 0, NULL, 0, &after);
+    /* Bodyless requests of one method in a row keep the handle as it is. */
+    send_one(c, "POST", "/echo", key1, 1, NULL, 0, &bare[0]);
+    send_one(c, "POST", "/echo", key1, 1, NULL, 0, &bare[1]);
+    send_one(c, "DELETE", "/echo", key1, 1, NULL, 0, &bare[2]);
+    send_one(c, "DELETE", "/echo", key1, 1, NULL, 0, &bare[3]);
+    send_one(c, "POST", "/echo", key1, 1, "c=3", 0, &bare[4]);
+    send_one(c, "POST", "/echo", key1, 1, NULL, 0, &bare[5]);
     ok(saw(&post, "POST", "a=1", "key1"), "reuse: a POST with a body and a header");
     ok(saw(&get, "GET", "", "key1"),
        "reuse: the GET after it is a GET without the POST's body, the same header sent");
@@ -451,6 +459,12 @@ static void test_reuse(void)
     is_int(slow.error, HTTP_ERR_TIMEOUT, "reuse: a request with a 100 ms timeout times out");
     ok(after.error == HTTP_ERR_NONE && after.status == 200,
        "reuse: the next request has the client's timeout, not the 100 ms (%s)", after.text);
+    ok(saw(&bare[0], "POST", "", "key1") && saw(&bare[1], "POST", "", "key1"),
+       "reuse: two POSTs without a body in a row, both POSTs without one");
+    ok(saw(&bare[2], "DELETE", "", "key1") && saw(&bare[3], "DELETE", "", "key1"),
+       "reuse: then two DELETEs without a body, both DELETEs");
+    ok(saw(&bare[4], "POST", "c=3", "key1") && saw(&bare[5], "POST", "", "key1"),
+       "reuse: a POST with a body, then one without: the body is not sent again");
     ok(wait_late_replies(late_before + 1), "reuse: the server's late reply went out");
     http_free(c);
 }
@@ -487,7 +501,7 @@ int main(void)
 {
     http_client *c;
 
-    plan(70);
+    plan(73);
     lp = loop_new(err, sizeof err);
     if (!lp)
         bail_out("loop_new: %s", err);
