@@ -5,7 +5,10 @@
  * pointers oms_submit and oms_find hand out stay valid for the OMS's life,
  * and a submit allocates only once per chunk. The i-th order submitted has
  * index i. Ids map to indices through an open-addressing table (FNV-1a, at
- * most half full; ids are never removed nor reused, so no tombstones). Open
+ * most half full; ids are never removed nor reused, so no tombstones),
+ * whose entries keep 32 bits of the hash beside the index: a probe past
+ * another id's entry reads no order (a cache miss each, the orders being
+ * spread over the chunks). Open
  * orders are threaded on two doubly linked lists by index, one of all
  * instruments and one per instrument, both oldest first: listing, counting
  * and closing cost nothing of the history.
@@ -80,6 +83,13 @@ typedef struct slot {
     int accepted;       /* the venue acknowledged it */
 } slot;
 
+/* An entry of the id table: an order's index (NIL: empty) and the high
+ * half of its id's hash. */
+typedef struct table_ent {
+    uint32_t index;
+    uint32_t tag;
+} table_ent;
+
 typedef struct asset_balance {
     char asset[LUTRA_ASSET_MAX];
     oms_balance b;
@@ -103,7 +113,7 @@ struct oms {
     slot **chunks;
     size_t nchunks;
     size_t count;
-    uint32_t *table;     /* order indices or NIL; a power of two, at most half full */
+    table_ent *table;    /* a power of two, at most half full */
     size_t table_size;
     list open;
 
@@ -162,34 +172,44 @@ static uint64_t id_hash(const char *id)
     return h;
 }
 
+#define HASH_TAG(hash) ((uint32_t)((hash) >> 32)) /* the table's index uses the low bits */
+
 /* The table entry holding id, or the empty entry where it would go. */
-static uint32_t *table_entry(const oms *o, uint64_t hash, const char *id)
+static table_ent *table_entry(const oms *o, uint64_t hash, const char *id)
 {
     size_t mask = o->table_size - 1, i = (size_t)hash & mask;
+    uint32_t tag = HASH_TAG(hash);
 
     for (;; i = (i + 1) & mask) {
-        uint32_t k = o->table[i];
-        if (k == NIL)
-            return &o->table[i];
-        if (slot_at(o, k)->hash == hash && strcmp(slot_at(o, k)->o.id, id) == 0)
-            return &o->table[i];
+        table_ent *t = &o->table[i];
+        if (t->index == NIL)
+            return t;
+        if (t->tag == tag && slot_at(o, t->index)->hash == hash &&
+            strcmp(slot_at(o, t->index)->o.id, id) == 0)
+            return t;
     }
+}
+
+static void table_set(table_ent *t, uint64_t hash, uint32_t index)
+{
+    t->index = index;
+    t->tag = HASH_TAG(hash);
 }
 
 static int table_resize(oms *o, size_t size)
 {
-    uint32_t *table = malloc(size * sizeof(*table));
+    table_ent *table = malloc(size * sizeof(*table));
 
     if (!table)
         return -1;
     for (size_t i = 0; i < size; i++)
-        table[i] = NIL;
+        table[i].index = NIL;
     free(o->table);
     o->table = table;
     o->table_size = size;
     for (size_t k = 0; k < o->count; k++) {
         slot *s = slot_at(o, (uint32_t)k);
-        *table_entry(o, s->hash, s->o.id) = (uint32_t)k;
+        table_set(table_entry(o, s->hash, s->o.id), s->hash, (uint32_t)k);
     }
     return 0;
 }
@@ -200,7 +220,7 @@ static slot *slot_find(const oms *o, const char *id)
 
     if (!id || strlen(id) > ORDER_ID_MAX)
         return NULL;
-    k = *table_entry(o, id_hash(id), id);
+    k = table_entry(o, id_hash(id), id)->index;
     return k == NIL ? NULL : slot_at(o, k);
 }
 
@@ -886,7 +906,7 @@ static slot *slot_insert(oms *o, const char *id)
     s->index = (uint32_t)o->count;
     s->hash = id_hash(id);
     s->lock_asset = NIL;
-    *table_entry(o, s->hash, id) = s->index;
+    table_set(table_entry(o, s->hash, id), s->hash, s->index);
     o->count++;
     return s;
 }
