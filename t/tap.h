@@ -96,7 +96,7 @@ static inline void skip(int n, const char *reason)
     fflush(stdout);
 }
 
-static inline void bail_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void bail_out(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static inline void bail_out(const char *fmt, ...)
 {
     va_list ap;
