@@ -374,7 +374,6 @@ const char *live_state_name(int state)
     }
 }
 
-/* The engine spins and its venues are quiet: the engine's idle work. */
 static void live_on_state(void *ud, int state, const char *reason)
 {
     live_venue *v = ud;
