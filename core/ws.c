@@ -891,6 +891,13 @@ static void eng_spin_turn(ws *w)
     event_add(w->spin_ev, &at_once);
 }
 
+/* A message came at now: spin for spin_ns more, quiet (on_idle) from idle_ns. */
+static void eng_spin_from(ws *w, int64_t now)
+{
+    w->spin_until = now + w->spin_ns;
+    w->idle_at = now + w->idle_ns;
+}
+
 static void eng_spin_cb(evutil_socket_t fd, short what, void *arg)
 {
     ws *w = arg;
@@ -898,10 +905,8 @@ static void eng_spin_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
-    if (eng_drain(w, WS_DRAIN_BATCH)) {
-        w->spin_until = now + w->spin_ns;
-        w->idle_at = now + w->idle_ns;
-    }
+    if (eng_drain(w, WS_DRAIN_BATCH))
+        eng_spin_from(w, now);
     if (now < w->spin_until) {
         if (w->cfg.on_idle && now >= w->idle_at) {
             w->cfg.on_idle(w->cfg.ud);
@@ -915,8 +920,7 @@ static void eng_spin_cb(evutil_socket_t fd, short what, void *arg)
      * eventfd: look once more. */
     if (eng_drain(w, WS_DRAIN_BATCH)) {
         atomic_store(&w->wake_pending, 1);
-        w->spin_until = clock_ns(CLOCK_MONOTONIC) + w->spin_ns;
-        w->idle_at = w->spin_until - w->spin_ns + w->idle_ns;
+        eng_spin_from(w, clock_ns(CLOCK_MONOTONIC));
         eng_spin_turn(w);
     }
 }
@@ -931,8 +935,7 @@ static void eng_wake_cb(evutil_socket_t fd, short what, void *arg)
     if (w->spin_ns) {
         /* wake_pending stays set (the I/O thread set it): spin from now. */
         eng_drain(w, WS_DRAIN_BATCH);
-        w->spin_until = clock_ns(CLOCK_MONOTONIC) + w->spin_ns;
-        w->idle_at = w->spin_until - w->spin_ns + w->idle_ns;
+        eng_spin_from(w, clock_ns(CLOCK_MONOTONIC));
         eng_spin_turn(w);
         return;
     }

@@ -149,6 +149,14 @@ int bn_book_lost(bn_conn *c, bn_symbol *s, int64_t ts);
  * after len. Failures return -1 with "what failed and why" in err.
  */
 
+/* ch is in the ASCII set `map`, a bit per character (map[0]: 0-63,
+ * map[1]: 64-127): the query encoder and the client id check test every
+ * byte of an order this way. */
+static inline int bn_char_in(const uint64_t map[2], unsigned char ch)
+{
+    return ch < 128 && (map[ch >> 6] >> (ch & 63) & 1);
+}
+
 #define BN_QUERY_MAX 1024
 #define BN_KEY_MAX 128             /* API key and secret, NUL included */
 #define BN_KEY_HEADER "X-MBX-APIKEY: "
@@ -484,7 +492,8 @@ int bn_live_cancel(void *self, const lutra_order *o);
 int bn_live_query_orders(void *self);
 int bn_live_query_balances(void *self);
 int bn_live_query_order(void *self, const lutra_order *o);
-/* Sign an order that is never sent (lutra_plugin.warm). */
+/* lutra_plugin.warm: decode the last depth diff again without applying
+ * it, and sign an order that is never sent. */
 void bn_live_warm(void *self);
 /* Stop, and free the live state. */
 void bn_live_free(bn_conn *c);

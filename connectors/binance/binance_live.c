@@ -2073,7 +2073,7 @@ void bn_live_warm(void *self)
     if (L->warm_len) {
         c->rehearsal = 1;
         if (bn_decode(c, 0, L->warm_msg, L->warm_len) != 0)
-            L->warm_len = 0; /* logged once; not rehearsed again */
+            L->warm_len = 0; /* logged; not rehearsed until the next diff */
         c->rehearsal = 0;
     }
     if (!L->keyed || !L->defined || L->halted[0] || !L->auth.signer || L->nsyms == 0)

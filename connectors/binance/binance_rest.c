@@ -156,23 +156,18 @@ static int check_symbol(const char *what, const char *symbol, char *err, size_t 
     return -1;
 }
 
-/* lutra's ids are [A-Za-z0-9_-]; Binance takes up to 36 of them. */
-/* [A-Za-z0-9_-], a bit per character: strspn would build its table of
- * accepted bytes again for every order. */
-static int client_id_char(unsigned char ch)
-{
-    static const uint64_t map[2] = {
-        0x03FF200000000000u, /* - 0-9 */
-        0x07FFFFFE87FFFFFEu, /* A-Z _ a-z */
-    };
-    return ch < 128 && (map[ch >> 6] >> (ch & 63) & 1);
-}
+/* lutra's ids are [A-Za-z0-9_-]; Binance takes up to 36 of them. A bitmap
+ * (bn_char_in), not strspn, which builds its table again every call. */
+static const uint64_t client_id_chars[2] = {
+    0x03FF200000000000u, /* - 0-9 */
+    0x07FFFFFE87FFFFFEu, /* A-Z _ a-z */
+};
 
 static int check_client_id(const char *what, const char *id, char *err, size_t errlen)
 {
     size_t len = 0;
 
-    while (id && len < BN_CLIENT_ID_MAX && client_id_char((unsigned char)id[len]))
+    while (id && len < BN_CLIENT_ID_MAX && bn_char_in(client_id_chars, (unsigned char)id[len]))
         len++;
     if (len > 0 && len < BN_CLIENT_ID_MAX && id[len] == '\0')
         return 0;

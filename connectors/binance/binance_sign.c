@@ -46,18 +46,11 @@ static void put_raw(bn_query *q, const char *s, size_t len)
 }
 
 /* RFC 3986's unreserved characters stay as they are; every other byte is
- * %XX. Binance signs the bytes it receives, so one fixed rule is enough.
- * A bit per character: the test runs for every byte of an order's query,
- * which is signed and sent in the tick-to-order path. */
-static const uint64_t unreserved_map[2] = {
+ * %XX. Binance signs the bytes it receives, so one fixed rule is enough. */
+static const uint64_t unreserved[2] = {
     0x03FF600000000000u, /* - . 0-9 */
     0x47FFFFFE87FFFFFEu, /* A-Z _ a-z ~ */
 };
-
-static int unreserved(unsigned char ch)
-{
-    return ch < 128 && (unreserved_map[ch >> 6] >> (ch & 63) & 1);
-}
 
 /* Runs of unreserved characters are copied whole: in practice the whole value. */
 static void put_encoded(bn_query *q, const char *s, size_t len)
@@ -67,7 +60,7 @@ static void put_encoded(bn_query *q, const char *s, size_t len)
 
     while (i < len && !q->overflow) {
         size_t end = i;
-        while (end < len && unreserved((unsigned char)s[end]))
+        while (end < len && bn_char_in(unreserved, (unsigned char)s[end]))
             end++;
         put_raw(q, s + i, end - i);
         if (end == len)
