@@ -810,6 +810,15 @@ void engine_collect(engine *e)
         strategy_collect_step(e->strategies[i]);
 }
 
+void engine_prepare(engine *e)
+{
+    char id[ORDER_ID_MAX + 1];
+
+    if (!e->journal || e->flushing)
+        return;
+    journal_prepare(e->journal, oms_next_id(e->oms, id) == 0 ? id : NULL);
+}
+
 size_t engine_strategy_count(const engine *e)
 {
     return e->nstrategies;

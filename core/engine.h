@@ -171,6 +171,13 @@ int engine_flush(engine *e);
  * otherwise fall inside a later handler, between a tick and its order. */
 void engine_collect(engine *e);
 
+/* With a store, between events (the live driver calls it after each
+ * message and each flush): the store opens the batch the next order will
+ * be written in, with the pages it will change already copied
+ * (journal_prepare), so that its write-ahead costs less on the order's
+ * path. Without a store, or inside a flush, nothing. */
+void engine_prepare(engine *e);
+
 /* A restart: load one venue's open orders, positions and balances from
  * the store (its instruments must be registered). Before engine_start. */
 int engine_restore_venue(engine *e, const char *venue, journal_restored *out, char *err,

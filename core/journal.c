@@ -235,6 +235,12 @@ int journal_commit(journal *j)
     return journal_done(j, state_commit(j->st, why, sizeof why), "commit", why);
 }
 
+void journal_prepare(journal *j, const char *next_order_id)
+{
+    if (!j->error[0])
+        state_prepare(j->st, next_order_id);
+}
+
 /* ---- The queue ---- */
 
 int journal_queue(journal *j, journal_kind kind, const order *o, const oms_change *chg)

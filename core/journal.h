@@ -77,6 +77,11 @@ size_t journal_take(journal *j, journal_item **items);
 /* Commit the batch. @return 0, or -1 (journal_error). */
 int journal_commit(journal *j);
 
+/* Open the next batch ahead of its first write (state_prepare), around
+ * next_order_id among others. A failure changes nothing and is not the
+ * journal's error: the next write meets its cause and reports it. */
+void journal_prepare(journal *j, const char *next_order_id);
+
 /* The first error, or NULL. */
 const char *journal_error(const journal *j);
 

@@ -82,6 +82,7 @@ static void live_flush(void *ud)
     live *lv = ud;
 
     engine_flush(lv->eng);
+    engine_prepare(lv->eng);
     live_arm(lv);
     live_check_stopped(lv);
 }
@@ -242,7 +243,8 @@ static void live_record(void *ud, int64_t recv_ns, const char *msg, size_t len)
 
 /* After a message's orders are out: what the next orders would otherwise
  * stop for (a page fault, an allocation, a rehash, a step of a strategy's
- * garbage collector) is done here, before the next message. */
+ * garbage collector, the start of the store's next batch) is done here,
+ * before the next message. */
 #define LIVE_ROOM_ORDERS 64
 
 static void live_make_room(live *lv)
@@ -250,6 +252,7 @@ static void live_make_room(live *lv)
     state_preallocate(lv->store);
     oms_reserve_ahead(engine_oms(lv->eng), LIVE_ROOM_ORDERS); /* may fail: submit retries */
     engine_collect(lv->eng);
+    engine_prepare(lv->eng);
 }
 
 /* The books first; in paper mode the simulated venue sees a whole message

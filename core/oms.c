@@ -848,7 +848,7 @@ void oms_free(oms *o)
 /* ---- Submit and cancel ---- */
 
 /* "<prefix><n>", without printf: it runs for every order (see copy.h). */
-static int next_id(oms *o, char id[ORDER_ID_MAX + 1], char *reason, size_t len)
+static int next_id(const oms *o, char id[ORDER_ID_MAX + 1], char *reason, size_t len)
 {
     char buf[ORDER_ID_MAX + FIXED_STR_MAX];
     size_t n = copy_str(buf, sizeof buf, o->prefix);
@@ -962,6 +962,12 @@ int oms_restore_balance(oms *o, const char *asset, int64_t free, int64_t locked)
     o->bals[i].b.free = free;
     o->bals[i].b.locked = locked;
     return 0;
+}
+
+int oms_next_id(const oms *o, char id[ORDER_ID_MAX + 1])
+{
+    char reason[ORDER_REASON_MAX];
+    return next_id(o, id, reason, sizeof reason);
 }
 
 uint64_t oms_next_seq(const oms *o)

@@ -162,4 +162,8 @@ int oms_restore_balance(oms *o, const char *asset, int64_t free, int64_t locked)
  * order, so ids continue after a restart: oms_config.id_start). */
 uint64_t oms_next_seq(const oms *o);
 
+/* The id the next order will get. @return 0, or -1 when ids are exhausted
+ * (oms_submit then refuses, saying so). */
+int oms_next_id(const oms *o, char id[ORDER_ID_MAX + 1]);
+
 #endif

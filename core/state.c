@@ -53,6 +53,11 @@
 #define STATE_ERROR_MAX 768
 #define STATE_KEY_MAX 128
 #define STATE_RECORD_VERSION 1
+/* state_prepare: at most this many keys of the last batch are touched
+ * again, and none whose value is larger (an overflow page would be copied
+ * whole for nothing). */
+#define STATE_PREPARE_KEYS 32
+#define STATE_PREPARE_VALUE_MAX 1024
 
 enum state_db {
     DB_META,
@@ -95,6 +100,12 @@ struct state_store {
     msgpack_unpacked unpacked;
     char *journal;        /* the batch's changes (state_op + key + value)... */
     size_t journal_len, journal_cap;
+    char *last;           /* ...and the last committed batch's (state_prepare) */
+    size_t last_len, last_cap;
+    char *touch;          /* a value state_touch writes back */
+    size_t touch_cap;
+    int prepared;         /* wtxn was opened by state_prepare: a commit with no
+                             change keeps it open */
     char *dir;
     char error[STATE_ERROR_MAX];
 };
@@ -523,6 +534,7 @@ static int state_replay(state_store *st)
 
 static void state_drop_batch(state_store *st)
 {
+    st->prepared = 0;
     if (st->wtxn)
         mdb_txn_abort(st->wtxn);
     st->wtxn = NULL;
@@ -649,12 +661,27 @@ static int state_refuse(state_store *st, char *err, size_t errlen, const char *w
                       st->dir, what, why);
 }
 
+/* The committed batch's changes become the last batch's: swapped, not copied. */
+static void state_keep_last(state_store *st)
+{
+    char *buf = st->last;
+    size_t cap = st->last_cap;
+
+    st->last = st->journal;
+    st->last_cap = st->journal_cap;
+    st->last_len = st->journal_len;
+    st->journal = buf;
+    st->journal_cap = cap;
+    st->journal_len = 0;
+}
+
 int state_commit(state_store *st, char *err, size_t errlen)
 {
     int rc;
 
-    if (!st->wtxn)
+    if (!st->wtxn || (st->prepared && !st->journal_len))
         return 0;
+    st->prepared = 0;
     rc = mdb_txn_commit(st->wtxn);
     st->wtxn = NULL;
     while (rc == MDB_MAP_FULL) {
@@ -663,13 +690,84 @@ int state_commit(state_store *st, char *err, size_t errlen)
         rc = mdb_txn_commit(st->wtxn);
         st->wtxn = NULL;
     }
-    st->journal_len = 0;
-    if (rc)
+    if (rc) {
+        st->journal_len = 0;
         return state_fail(st, err, errlen,
                           "state store %s: commit failed: %s; the batch was dropped and the "
                           "store keeps the last committed one",
                           st->dir, mdb_strerror(rc));
+    }
+    state_keep_last(st);
     return 0;
+}
+
+/* ---- The next batch, ahead of time ---- */
+
+/* Have the batch copy the pages a write of key in dbi would copy, and
+ * change nothing: a key that is there is written again with its own value
+ * (LMDB copies the page before it looks at the bytes), one that is not is
+ * put and deleted again. */
+static int state_touch(state_store *st, MDB_dbi dbi, const void *key, size_t klen)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(st->wtxn, dbi, &k, &v), absent = rc == MDB_NOTFOUND;
+
+    if (!absent && (rc != 0 || v.mv_size > STATE_PREPARE_VALUE_MAX))
+        return rc;
+    if (absent || v.mv_size == 0) {
+        v.mv_size = 0;
+        v.mv_data = "";
+    } else {
+        /* The value lives in the page the put copies: hand LMDB a copy. */
+        char *t = grow_capacity(st->touch, &st->touch_cap, v.mv_size, 1, 256);
+        if (!t)
+            return ENOMEM;
+        st->touch = t;
+        memcpy(t, v.mv_data, v.mv_size);
+        v.mv_data = t;
+    }
+    if ((rc = mdb_put(st->wtxn, dbi, &k, &v, 0)) != 0 || !absent)
+        return rc;
+    return mdb_del(st->wtxn, dbi, &k, NULL);
+}
+
+/* Is dbi one whose keys the next batch is likely to write again? */
+static int state_touches(const state_store *st, uint32_t dbi)
+{
+    return dbi == st->dbi[DB_ORDERS] || dbi == st->dbi[DB_OPEN] ||
+           dbi == st->dbi[DB_POSITIONS] || dbi == st->dbi[DB_BALANCES];
+}
+
+int state_prepare(state_store *st, const char *next_order_id)
+{
+    size_t at = 0, n = 0;
+    int rc = 0;
+
+    if (st->wtxn || st->hold || st->read_only)
+        return 0;
+    if (state_batch(st, NULL, 0) < 0)
+        return -1;
+    st->prepared = 1;
+    if (next_order_id && next_order_id[0]) {
+        size_t len = strlen(next_order_id);
+        rc = state_touch(st, st->dbi[DB_ORDERS], next_order_id, len);
+        if (rc == 0)
+            rc = state_touch(st, st->dbi[DB_OPEN], next_order_id, len);
+    }
+    while (rc == 0 && at < st->last_len && n < STATE_PREPARE_KEYS) {
+        state_op op;
+        memcpy(&op, st->last + at, sizeof op);
+        if (state_touches(st, op.dbi)) {
+            rc = state_touch(st, op.dbi, st->last + at + sizeof op, op.klen);
+            n++;
+        }
+        at += sizeof op + op.klen + op.vlen;
+    }
+    if (rc == 0)
+        return 0;
+    state_drop_batch(st);
+    return state_fail(st, NULL, 0, "state store %s: cannot prepare the next batch: %s", st->dir,
+                      mdb_strerror(rc));
 }
 
 /* ---- Writes ---- */
@@ -1840,6 +1938,8 @@ void state_close(state_store *st)
     msgpack_unpacked_destroy(&st->unpacked);
     msgpack_sbuffer_destroy(&st->sbuf);
     free(st->journal);
+    free(st->last);
+    free(st->touch);
     free(st->dir);
     free(st);
 }

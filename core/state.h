@@ -174,6 +174,28 @@ int state_commit(state_store *st, char *err, size_t errlen);
 /* Drop the batch. */
 void state_abort(state_store *st);
 
+/*
+ * Open the next batch now, before anything is written to it, and have it
+ * copy the pages its first writes will likely change: those around
+ * next_order_id (NULL: none) in the orders and the open index, and those
+ * of the keys the last committed batch wrote (orders, open index,
+ * positions, balances; up to 32). Nothing in the store changes: each page
+ * gets its own bytes back. The batch stays open until a write joins it and
+ * a commit ends it (a commit with no write keeps it); until then readers,
+ * here and in other processes, see the last commit as before.
+ *
+ * A writer calls it where it waits for its next event (the live driver
+ * does after each message): the transaction's start and LMDB's
+ * copy-on-write of those pages then leave the path of the order that
+ * comes next (docs/state.md, "Preparing the next batch").
+ *
+ * @return 0, also when there is nothing to do (a batch or a snapshot is
+ * open, or the store is read-only); -1 when LMDB refused (state_error
+ * says why): no batch is left open, and the next write meets the same
+ * cause and reports it.
+ */
+int state_prepare(state_store *st, const char *next_order_id);
+
 /* ---- Reads: the batch's view while one is open, else the last commit ---- */
 
 /* @return 1 found, 0 not found, -1 error. */

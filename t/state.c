@@ -571,7 +571,9 @@ static void test_backup(void)
 
 /* ---- The map ---- */
 
-static void test_map_full(const char *name)
+/* prepare: each batch is prepared first (state_prepare), as the live
+ * driver does; the map grows under a prepared batch too. */
+static void test_map_full(const char *name, int prepare)
 {
     const char *dir = path_in(name);
     const size_t map_size = 256 << 10, map_max = 4 << 20;
@@ -596,6 +598,10 @@ static void test_map_full(const char *name)
        "the file is larger than the initial map");
 
     for (batch = 0; batch < 10000 && !failed; batch++) {
+        if (prepare) {
+            snprintf(id, sizeof id, "f%d-0", batch);
+            state_prepare(st, id); /* a refusal (the map full) is the next write's to report */
+        }
         for (int i = 0; i < 50 && !failed; i++) {
             state_order o = make_order("x", ORDER_NEW);
             snprintf(o.id, sizeof o.id, "f%d-%d", batch, i);
@@ -1086,6 +1092,116 @@ static void test_cli(void)
     ok(run_state("backup --help", out, sizeof out) == 0 && contains(out, "DEST"), "--help");
 }
 
+/* ---- The next batch, prepared ahead (state_prepare) ---- */
+
+/* `lutra state dump --json` of dir into out; "" without the binary. */
+static void dump_into(const char *dir, char *out, size_t cap)
+{
+    char args[PATH_MAX + 64];
+    out[0] = '\0';
+    if (access(lutra_bin, X_OK) != 0)
+        return;
+    snprintf(args, sizeof args, "dump --state '%s' --json", dir);
+    if (run_state(args, out, cap) != 0)
+        bail_out("lutra state dump failed: %s", out);
+}
+
+/* A prepared batch changes nothing, in this process or for readers beside
+ * it, whether it is committed empty, closed or written to; a refusal
+ * leaves no batch behind. Runs with the map writable and not. */
+static void test_prepare(const char *name)
+{
+    static char before[1 << 16], now[1 << 16];
+    char next[600];
+    const char *dir = path_in(name);
+    state_store *st = open_rw(dir);
+    state_order ck1, got, added = make_order("ck-3", ORDER_NEW);
+    int cli;
+
+    find_lutra();
+    cli = access(lutra_bin, X_OK) == 0;
+    write_good_store(st);
+    state_get_order(st, "ck-1", &ck1, err, sizeof err);
+    dump_into(dir, before, sizeof before);
+
+    is_int(state_prepare(st, "ck-3"), 0, "%s: prepare around the next id", name);
+    is_int(state_get_order(st, "ck-3", &got, err, sizeof err), 0,
+           "%s: the next id's touch left nothing behind", name);
+    ok(count_orders(st) == 2 && count_open(st) == 1 &&
+           state_get_order(st, "ck-1", &got, err, sizeof err) == 1 &&
+           !memcmp(&got, &ck1, sizeof got),
+       "%s: the batch's view is the last commit's", name);
+    dump_into(dir, now, sizeof now);
+    if (cli)
+        ok(!strcmp(before, now), "%s: a reader beside the prepared batch sees the last commit",
+           name);
+    else
+        skip(1, "no lutra binary to read beside the batch");
+    is_int(state_commit(st, err, sizeof err), 0, "%s: a commit with nothing written succeeds",
+           name);
+    state_close(st); /* the prepared batch is still open: closing drops it */
+
+    st = open_rw(dir);
+    dump_into(dir, now, sizeof now);
+    ok(count_orders(st) == 2 && !strcmp(before, now),
+       "%s: after close and reopen the store is as it was", name);
+
+    /* Prepared again (the last batch is gone with the process: only the
+     * next id), then written to: the write commits as any other. */
+    state_prepare(st, "ck-3");
+    ok(state_put_order(st, &added, err, sizeof err) == 0 && state_commit(st, err, sizeof err) == 0,
+       "%s: a write joins the prepared batch and commits", name);
+    /* Now the last batch's keys are touched too (the order just written,
+     * the open index). */
+    is_int(state_prepare(st, "ck-4"), 0, "%s: prepare with the last batch's keys", name);
+    dump_into(dir, before, sizeof before);
+    state_close(st);
+    st = open_rw(dir);
+    dump_into(dir, now, sizeof now);
+    ok(state_get_order(st, "ck-3", &got, err, sizeof err) == 1 && got.status == ORDER_NEW &&
+           count_orders(st) == 3 && count_open(st) == 2 && !strcmp(before, now),
+       "%s: the written order is there, and nothing else changed", name);
+
+    /* Positions and balances, written by the last batch, are touched too:
+     * they come back unchanged. */
+    {
+        state_position p = make_position("1.2", "1");
+        state_balance b = make_balance("USDT", "1000", "15459.41");
+        collected c = {0};
+        state_put_position(st, &p, err, sizeof err);
+        state_put_balance(st, &b, err, sizeof err);
+        commit(st);
+        state_prepare(st, "ck-4");
+        state_abort(st);
+        state_each_balance(st, collect_balance, &c);
+        ok(c.n == 1 && c.balance.free == b.free && c.balance.locked == b.locked,
+           "%s: a touched balance is unchanged", name);
+    }
+
+    /* LMDB refuses a key longer than it takes: no batch is left open. */
+    memset(next, 'x', sizeof next - 1);
+    next[sizeof next - 1] = '\0';
+    ok(state_prepare(st, next) == -1 && contains(state_error(st), "cannot prepare"),
+       "%s: a refused prepare says so: %s", name, state_error(st));
+    added = make_order("ck-5", ORDER_NEW);
+    ok(state_put_order(st, &added, err, sizeof err) == 0 && state_commit(st, err, sizeof err) == 0,
+       "%s: and the next batch begins and commits as usual", name);
+
+    /* Nothing to do while a snapshot is held, or on a read-only store. */
+    state_snapshot_begin(st);
+    is_int(state_prepare(st, "ck-6"), 0, "%s: no prepare while a snapshot is held", name);
+    state_snapshot_end(st);
+    ok(state_put_order(st, &added, err, sizeof err) == 0 && state_commit(st, err, sizeof err) == 0,
+       "%s: writes go on after it", name);
+    state_close(st);
+    st = open_at(dir, 0, 0, 1);
+    if (!st)
+        bail_out("read-only open: %s", err);
+    is_int(state_prepare(st, "ck-6"), 0, "%s: a read-only store has nothing to prepare", name);
+    is_int(count_orders(st), 4, "%s: and reads on", name);
+    state_close(st);
+}
+
 /* ---- Damaged records (core/msgpack_check.h) ---- */
 
 /* Headers that declare more than their record holds, written with raw
@@ -1196,7 +1312,7 @@ int main(void)
     snprintf(root, sizeof root, "/tmp/lutra-state-XXXXXX");
     if (!mkdtemp(root))
         bail_out("mkdtemp: %s", strerror(errno));
-    plan(114);
+    plan(114 + 2 * 16 + 9);
     test_round_trip();
     test_open_index();
     test_fills();
@@ -1204,10 +1320,13 @@ int main(void)
     test_order_seq();
     test_check();
     test_backup();
-    test_map_full("full");
+    test_map_full("full", 0);
+    test_map_full("full-prepared", 1);
     writemap = 1;
-    test_map_full("full-writemap");
+    test_map_full("full-writemap", 0);
+    test_prepare("prepare-writemap");
     writemap = 0;
+    test_prepare("prepare");
     test_in_memory();
     test_populate();
     test_read_only();
