@@ -425,6 +425,14 @@ static int engine_cancel_order(engine *e, order *o, char *reason, size_t len)
 {
     if (oms_cancel(e->oms, o->id, engine_now(e), reason, len) < 0)
         return -1;
+    if (e->journal && journal_pending_submits(e->journal)) {
+        /* An order waits for this batch's commit (a quote replaced: the
+         * new one, then the old one's cancel): it goes first, and the
+         * cancel's record is written after it, off its path (engine_flush). */
+        journal_queue_unwritten(e->journal, o);
+        engine_pending(e);
+        return 0;
+    }
     if (e->journal)
         engine_journal_order(e, o, TOUCH_ORDER);
     engine_send_cancel(e, o);
@@ -1287,6 +1295,34 @@ static void engine_deliver(engine *e, journal_item *it, int committed)
     }
 }
 
+/* Commit the batch; a failure stops trading and sets *rc to -1.
+ * @return 1 committed, 0 not. */
+static int engine_commit(engine *e, int *rc)
+{
+    if (journal_commit(e->journal) == 0) {
+        crashpoint("batch-committed");
+        return 1;
+    }
+    *rc = -1;
+    engine_store_failed(e);
+    return 0;
+}
+
+/* The cancels queued without their record (engine_cancel_order), from the
+ * first of them on: their records into a batch of their own, committed
+ * before the first is sent. What was queued before them has gone out.
+ * @return as engine_commit. */
+static int engine_write_unwritten(engine *e, journal_item *items, size_t n, int *rc)
+{
+    for (size_t i = 0; i < n; i++) {
+        order *o = items[i].unwritten ? oms_find(e->oms, items[i].snap.id) : NULL;
+        if (o)
+            engine_journal_order(e, o, TOUCH_ORDER);
+        items[i].unwritten = 0;
+    }
+    return engine_commit(e, rc);
+}
+
 int engine_flush(engine *e)
 {
     journal_item *items;
@@ -1304,16 +1340,13 @@ int engine_flush(engine *e)
      * the only items that come back, so a round that moves nothing else
      * ends the flush. */
     do {
-        committed = journal_commit(e->journal) == 0;
-        if (committed)
-            crashpoint("batch-committed");
-        else {
-            rc = -1;
-            engine_store_failed(e);
-        }
+        committed = engine_commit(e, &rc);
         n = journal_take(e->journal, &items);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            if (items[i].unwritten)
+                committed = engine_write_unwritten(e, items + i, n - i, &rc);
             engine_deliver(e, &items[i], committed);
+        }
         held = e->started ? 0 : journal_pending(e->journal);
     } while (journal_pending(e->journal) > held);
     e->flushing = 0;

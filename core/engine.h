@@ -157,7 +157,10 @@ void engine_set_journal(engine *e, journal *j, void (*on_pending)(void *ud), voi
 
 /*
  * Commit, then send the orders and deliver the notifications that waited
- * for it (repeated while handlers queue more). Before engine_start the
+ * for it, in the order queued (repeated while handlers queue more). A
+ * cancel asked after an order of the same batch is written once that
+ * order has gone, and committed before it goes (docs/state.md, "What is
+ * written, and when"). Before engine_start the
  * notifications are kept for after on_start. A failed commit stops
  * trading: the kill switch trips, the orders of the failed batch are
  * rejected unsent ("state store: ..."), and every later order is refused.

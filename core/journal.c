@@ -20,6 +20,7 @@
 typedef struct journal_queue_buf {
     journal_item *items;
     size_t n, cap;
+    size_t submits;          /* of the n, JOURNAL_SUBMIT */
 } journal_queue_buf;
 
 struct journal {
@@ -253,7 +254,9 @@ int journal_queue(journal *j, journal_kind kind, const order *o, const oms_chang
     q->items = grown;
     it = &q->items[q->n++];
     it->kind = kind;
+    it->unwritten = 0;
     it->snap = *o;
+    q->submits += kind == JOURNAL_SUBMIT;
     if (chg) {
         it->chg = *chg;
         it->chg.order = NULL;
@@ -263,9 +266,24 @@ int journal_queue(journal *j, journal_kind kind, const order *o, const oms_chang
     return 0;
 }
 
+int journal_queue_unwritten(journal *j, const order *o)
+{
+    journal_queue_buf *q = &j->q[j->cur];
+
+    if (journal_queue(j, JOURNAL_CANCEL, o, NULL) < 0)
+        return -1;
+    q->items[q->n - 1].unwritten = 1;
+    return 0;
+}
+
 size_t journal_pending(const journal *j)
 {
     return j->q[j->cur].n;
+}
+
+size_t journal_pending_submits(const journal *j)
+{
+    return j->q[j->cur].submits;
 }
 
 size_t journal_take(journal *j, journal_item **items)
@@ -276,6 +294,7 @@ size_t journal_take(journal *j, journal_item **items)
     *items = q->items;
     j->cur ^= 1;
     j->q[j->cur].n = 0;
+    j->q[j->cur].submits = 0;
     return n;
 }
 

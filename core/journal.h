@@ -9,8 +9,10 @@
  * position or balance is committed before any strategy hears of it. The
  * engine writes and queues as things happen; the driver calls
  * engine_flush once per turn of its loop, which commits the batch (one
- * sync), then sends and tells what was queued. A kill at any instant loses
- * only what nobody outside the process has seen.
+ * sync), then sends and tells what was queued; a cancel queued behind an
+ * order of the batch has its record written after that order has gone,
+ * and committed (a second sync) before it goes itself. A kill at any
+ * instant loses only what nobody outside the process has seen.
  *
  * Write errors are sticky: the first one is kept (journal_error) and every
  * later write fails at once, so the engine can stop trading on a store it
@@ -39,6 +41,8 @@ typedef enum journal_kind {
 
 typedef struct journal_item {
     journal_kind kind;
+    int unwritten;      /* JOURNAL_CANCEL: the order's record is not in the batch yet
+                           (journal_queue_unwritten) */
     order snap;         /* the order after the change (sends: its id is what counts) */
     oms_change chg;     /* JOURNAL_FILL: the fill (chg.order is not kept: use &snap) */
 } journal_item;
@@ -68,8 +72,14 @@ int journal_strategy_state(journal *j, const char *name, const void *data, size_
 /* ---- The queue ---- */
 
 int journal_queue(journal *j, journal_kind kind, const order *o, const oms_change *chg);
-/* Items queued so far (the engine drains them in order). */
+/* Queue o's cancel without having written its record: whoever drains the
+ * queue writes it and commits before sending the cancel (engine_flush
+ * does once the items queued before it are out). */
+int journal_queue_unwritten(journal *j, const order *o);
+/* Items queued so far (the engine drains them in order); of them, orders
+ * to send. */
 size_t journal_pending(const journal *j);
+size_t journal_pending_submits(const journal *j);
 /* Move the queue out: *items (owned by the journal, valid until the next
  * journal_take) and its length; the queue is empty afterwards. */
 size_t journal_take(journal *j, journal_item **items);
