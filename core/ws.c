@@ -662,6 +662,15 @@ static int io_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         if (c)
             io_conn_ended(c, c->close_reason[0] ? c->close_reason : "connection lost");
         return 0;
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+        /* The upgrade got no reply: libwebsockets timed it out, or saw the
+         * server hang up before reading; it closes the connection as an
+         * HTTP client's (lws 4.1), with no CONNECTION_ERROR. Unseen, it
+         * would stay "connecting" and never be tried again. */
+        if (c && c->wsi == wsi)
+            io_conn_ended(c, "connect failed: no reply to the upgrade (the server hung up or "
+                             "did not answer in time)");
+        return 0;
     default:
         return 0;
     }
