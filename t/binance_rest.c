@@ -844,16 +844,23 @@ static void test_rate_limits(void)
     is_int(bn_ratelimit_header(&rl, h, strlen(h), "1195", 4, now), 1,
            "X-MBX-USED-WEIGHT-1M read, case-insensitive");
     is_int(bn_ratelimit_wait(&rl, 5, 0, now), 0, "1195 + 5 fits 1200: send now");
-    is_int(bn_ratelimit_wait(&rl, 6, 0, now), 50000, "1195 + 6 does not: wait for the minute");
+    /* A request may reach the server's clock up to BN_RATE_EARLY_MS
+     * earlier than ours: it goes once the full minute is that far behind. */
+    const int64_t early = BN_RATE_EARLY_MS;
+    is_int(bn_ratelimit_wait(&rl, 6, 0, now), 50000 + early,
+           "1195 + 6 does not: wait for the minute, and the early margin");
     bn_ratelimit_spend(&rl, 5, 0, now);
-    is_int(bn_ratelimit_wait(&rl, 1, 0, now + 1000), 49000, "after spending 5: full");
+    is_int(bn_ratelimit_wait(&rl, 1, 0, now + 1000), 49000 + early, "after spending 5: full");
     static const char h2[] = "X-MBX-USED-WEIGHT-1M";
     bn_ratelimit_header(&rl, h2, strlen(h2), " 1100 ", 6, now + 2000);
-    is_int(bn_ratelimit_wait(&rl, 1, 0, now + 2000), 48000,
+    is_int(bn_ratelimit_wait(&rl, 1, 0, now + 2000), 48000 + early,
            "a lower count from an earlier answer does not undo ours");
-    is_int(bn_ratelimit_wait(&rl, 1, 0, minute + 60000), 0, "the next minute starts afresh");
-    bn_ratelimit_header(&rl, h2, strlen(h2), "1200", 4, minute + 60001);
-    is_int(bn_ratelimit_wait(&rl, 1, 0, minute + 60001), 59999,
+    is_int(bn_ratelimit_wait(&rl, 1, 0, minute + 60000), early,
+           "at the minute's turn, the full minute may still be the server's");
+    is_int(bn_ratelimit_wait(&rl, 1, 0, minute + 60000 + early), 0,
+           "the next minute starts afresh once the margin is past");
+    bn_ratelimit_header(&rl, h2, strlen(h2), "1200", 4, minute + 60001 + early);
+    is_int(bn_ratelimit_wait(&rl, 1, 0, minute + 60001 + early), 59999,
            "the server's count in a new window is taken");
     is_int(bn_ratelimit_wait(&rl, 1300, 0, minute + 60001), -1,
            "heavier than the limit: never");
@@ -862,11 +869,12 @@ static void test_rate_limits(void)
     now = minute + 3000;
     is_int(bn_ratelimit_header(&rl, o10, strlen(o10), "50", 2, now), 1,
            "X-MBX-ORDER-COUNT-10S read");
-    is_int(bn_ratelimit_wait(&rl, 0, 1, now), 7000, "50 orders in 10 s: the next in 7 s");
+    is_int(bn_ratelimit_wait(&rl, 0, 1, now), 7000 + early,
+           "50 orders in 10 s: the next in 7 s (and the margin)");
     is_int(bn_ratelimit_wait(&rl, 0, 0, now), 0, "a request that places no order goes");
     bn_ratelimit_header(&rl, o1d, strlen(o1d), "160000", 6, now);
     int64_t day_end = (now / 86400000 + 1) * 86400000;
-    is_int(bn_ratelimit_wait(&rl, 0, 1, now), day_end - now,
+    is_int(bn_ratelimit_wait(&rl, 0, 1, now), day_end - now + early,
            "160000 orders today: wait for the day's end");
 
     static const char ct[] = "Content-Type", w5[] = "X-MBX-USED-WEIGHT-5M";
@@ -875,6 +883,42 @@ static void test_rate_limits(void)
            "a window no limiter has: ignored");
     is_int(bn_ratelimit_header(&rl, h2, strlen(h2), "12a", 3, now), -1,
            "a count that is not a number: -1");
+}
+
+/* A request counts in every window its time on the server may fall in:
+ * up to BN_RATE_EARLY_MS before ours, BN_RATE_LATE_MS after. */
+static void test_rate_window_edges(void)
+{
+    const int64_t second = 1700000000000LL; /* a second's start */
+    bn_ratelimit rl;
+
+    memset(&rl, 0, sizeof rl);
+    bn_ratelimit_set(&rl, BN_LIMIT_ORDERS, 1000, 10);
+    for (int i = 0; i < 10; i++)
+        bn_ratelimit_spend(&rl, 0, 1, second + 1000 - BN_RATE_LATE_MS / 2);
+    is_int(bn_ratelimit_wait(&rl, 0, 1, second + 1000 + BN_RATE_EARLY_MS), 1000,
+           "ten orders sent just before a second's end may reach the next: it is full too, "
+           "the eleventh waits for the one after");
+    is_int(bn_ratelimit_wait(&rl, 0, 1, second + 2000 + BN_RATE_EARLY_MS), 0,
+           "and goes then");
+
+    memset(&rl, 0, sizeof rl);
+    bn_ratelimit_set(&rl, BN_LIMIT_ORDERS, 1000, 10);
+    for (int i = 0; i < 10; i++)
+        bn_ratelimit_spend(&rl, 0, 1, second + 500);
+    is_int(bn_ratelimit_wait(&rl, 0, 1, second + 600), 400 + BN_RATE_EARLY_MS,
+           "ten orders in mid-second fill only that second: the next goes once it is surely over");
+    is_int(bn_ratelimit_wait(&rl, 0, 1, second + 1000 + BN_RATE_EARLY_MS), 0,
+           "the next second holds none of them");
+
+    memset(&rl, 0, sizeof rl);
+    bn_ratelimit_set(&rl, BN_LIMIT_ORDERS, 1000, 10);
+    for (int i = 0; i < 5; i++)
+        bn_ratelimit_spend(&rl, 0, 1, second + 1000 + BN_RATE_EARLY_MS / 2);
+    for (int i = 0; i < 5; i++)
+        bn_ratelimit_spend(&rl, 0, 1, second + 1500);
+    is_int(bn_ratelimit_wait(&rl, 0, 1, second + 1600), 400 + BN_RATE_EARLY_MS,
+           "orders sent just after a second began count in it, whichever side they reach");
 }
 
 static void test_backoff(void)
@@ -911,6 +955,7 @@ int main(void)
     test_time_key_errors();
     test_error_reasons();
     test_rate_limits();
+    test_rate_window_edges();
     test_backoff();
     bn_signer_free(auth.signer);
     json_parser_free(conn.jp);

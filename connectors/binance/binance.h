@@ -389,14 +389,24 @@ enum bn_limit_kind { BN_LIMIT_WEIGHT = 1, BN_LIMIT_ORDERS = 2, BN_LIMIT_RAW = 3 
 
 #define BN_LIMITERS_MAX 8
 
+/* How far a request's time on the server may be from the time it is
+ * counted at (the server clock as bn_clock_offset estimates it): earlier,
+ * by the estimate's error; later, by that and the request's way there. A
+ * request counts against every window its time on the server may fall
+ * in, and waits until it fits all of them, so that one sent just before a
+ * window's end cannot make the next window overflow on the server. */
+#define BN_RATE_EARLY_MS 100
+#define BN_RATE_LATE_MS 250
+
 /* One limiter: at most `limit` per fixed window of interval_ms (windows
- * start at multiples of the interval since the epoch, on the server clock). */
+ * start at multiples of the interval since the epoch, on the server
+ * clock). It counts in the two windows a request may reach. */
 typedef struct bn_limiter {
     int kind;                      /* enum bn_limit_kind */
     int64_t interval_ms;
     int64_t limit;
-    int64_t used;                  /* in the window `window` */
-    int64_t window;                /* index of the window used counts in */
+    int64_t used[2];               /* counted in window[i] */
+    int64_t window[2];             /* window indexes; -1: none */
 } bn_limiter;
 
 typedef struct bn_ratelimit {
@@ -410,7 +420,9 @@ typedef struct bn_ratelimit {
 void bn_ratelimit_init(bn_ratelimit *rl);
 /* Add or replace the limiter of (kind, interval). @return 0, -1 if full. */
 int bn_ratelimit_set(bn_ratelimit *rl, int kind, int64_t interval_ms, int64_t limit);
-/* Account for a request about to leave (its weight, its orders). */
+/* Account for a request about to leave (its weight, its orders), in every
+ * window it may reach (now_ms - BN_RATE_EARLY_MS .. + BN_RATE_LATE_MS).
+ * now_ms, here and below, is the server's clock as estimated here. */
 void bn_ratelimit_spend(bn_ratelimit *rl, int weight, int orders, int64_t now_ms);
 /* A response header: X-MBX-USED-WEIGHT-<n><S|M|H|D> or
  * X-MBX-ORDER-COUNT-<n><S|M|H|D> (name matched case-insensitively) sets
@@ -419,8 +431,8 @@ void bn_ratelimit_spend(bn_ratelimit *rl, int weight, int orders, int64_t now_ms
 int bn_ratelimit_header(bn_ratelimit *rl, const char *name, size_t nlen, const char *value,
                         size_t vlen, int64_t now_ms);
 /* How long to wait, in ms, before a request of this weight and order count
- * stays within every limit (0: send now), the back-off included; -1 if it
- * can never fit (heavier than a limit). */
+ * stays within every limit in every window it may reach (0: send now), the
+ * back-off included; -1 if it can never fit (heavier than a limit). */
 int64_t bn_ratelimit_wait(const bn_ratelimit *rl, int weight, int orders, int64_t now_ms);
 /* A 429 or 418 answer: no request before now + Retry-After seconds
  * (retry_after NULL or not a number: 60 s for a 429, 120 s for a 418,

@@ -187,6 +187,12 @@ static int64_t now_ms(bn_live *L)
     return L->api->now(L->h) / MS_NS;
 }
 
+/* The server's clock as we estimate it: the rate limits' windows are its. */
+static int64_t server_now_ms(bn_live *L)
+{
+    return now_ms(L) + L->auth.clock_offset_ms;
+}
+
 /* ---- Dedup of reports ---- */
 
 /* Set flag on order id. @return 1 if it was not set (report it), else 0. */
@@ -558,7 +564,7 @@ static int call_send(bn_call *k, int64_t now, char *err, size_t errlen)
     hr.url = url;
     hr.headers = headers;
     hr.nheaders = k->req.header[0] ? 1 : 0;
-    bn_ratelimit_spend(&L->rl, k->req.weight, k->req.orders, now);
+    bn_ratelimit_spend(&L->rl, k->req.weight, k->req.orders, now + L->auth.clock_offset_ms);
     k->sent_ms = now;
     k->http_id = L->api->http_request(L->h, &hr, on_http, k);
     if (L->auth.signer)
@@ -589,7 +595,8 @@ static int call_try(bn_call *k, int64_t *wait_ms)
     if (k->local_err[0] || call_build(k, now, k->local_err, sizeof k->local_err) != 0)
         return TRY_REFUSED;
 
-    wait = bn_ratelimit_wait(&L->rl, k->req.weight, k->req.orders, now);
+    wait = bn_ratelimit_wait(&L->rl, k->req.weight, k->req.orders,
+                             now + L->auth.clock_offset_ms);
     if (wait < 0) {
         snprintf(k->local_err, sizeof k->local_err,
                  "%s: weight %d can never fit the rate limits", call_names[k->kind],
@@ -652,6 +659,7 @@ static void pump(bn_live *L)
 
 /* ---- Answers ---- */
 
+/* now: the server's clock, as the limits count on it (server_now_ms). */
 static void note_limits(bn_live *L, const lutra_http_response *r, int64_t now)
 {
     static const char *const names[] = {"X-MBX-USED-WEIGHT-1M", "X-MBX-ORDER-COUNT-10S",
@@ -1363,7 +1371,7 @@ static void on_http(void *ud, const lutra_http_response *r)
     bn_live *L = k->L;
 
     k->http_id = 0;
-    note_limits(L, r, now_ms(L));
+    note_limits(L, r, server_now_ms(L));
     if (r->error != LUTRA_HTTP_ERR_NONE) {
         fail_transport(k, r);
         return;

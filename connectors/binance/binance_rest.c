@@ -614,8 +614,8 @@ static void adopt_limits(bn_ratelimit *rl, const bn_ratelimit *fresh)
         for (size_t j = 0; j < rl->n; j++)
             if (rl->lim[j].kind == merged.lim[i].kind &&
                 rl->lim[j].interval_ms == merged.lim[i].interval_ms) {
-                merged.lim[i].used = rl->lim[j].used;
-                merged.lim[i].window = rl->lim[j].window;
+                memcpy(merged.lim[i].used, rl->lim[j].used, sizeof merged.lim[i].used);
+                memcpy(merged.lim[i].window, rl->lim[j].window, sizeof merged.lim[i].window);
             }
     *rl = merged;
 }
@@ -1098,7 +1098,7 @@ int bn_ratelimit_set(bn_ratelimit *rl, int kind, int64_t interval_ms, int64_t li
     l->kind = kind;
     l->interval_ms = interval_ms;
     l->limit = limit;
-    l->window = -1;
+    l->window[0] = l->window[1] = -1;
     return 0;
 }
 
@@ -1108,9 +1108,35 @@ static int64_t window_of(const bn_limiter *l, int64_t now_ms)
     return now_ms < 0 && now_ms % l->interval_ms ? w - 1 : w;
 }
 
-static int64_t used_now(const bn_limiter *l, int64_t now_ms)
+/* What window w has counted (0: nothing). */
+static int64_t used_in(const bn_limiter *l, int64_t w)
 {
-    return l->window == window_of(l, now_ms) ? l->used : 0;
+    return l->window[0] == w ? l->used[0] : l->window[1] == w ? l->used[1] : 0;
+}
+
+/* Count n more in window w. A window not kept yet takes the slot of the
+ * older one kept (over by now); one older than both is over itself. */
+static void add_to(bn_limiter *l, int64_t w, int64_t n)
+{
+    int i = l->window[0] == w ? 0 : l->window[1] == w ? 1 : -1;
+
+    if (i < 0) {
+        i = l->window[0] <= l->window[1] ? 0 : 1;
+        if (l->window[i] > w)
+            return;
+        l->window[i] = w;
+        l->used[i] = 0;
+    }
+    l->used[i] += n;
+}
+
+/* The windows a request counted at now_ms may reach on the server. */
+static void reach_of(const bn_limiter *l, int64_t now_ms, int64_t *first, int64_t *last)
+{
+    *first = window_of(l, now_ms - BN_RATE_EARLY_MS);
+    *last = window_of(l, now_ms + BN_RATE_LATE_MS);
+    if (*last > *first + 1) /* an interval shorter than the margins: the two nearest */
+        *last = *first + 1;
 }
 
 static int64_t cost_of(const bn_limiter *l, int weight, int orders)
@@ -1122,8 +1148,11 @@ void bn_ratelimit_spend(bn_ratelimit *rl, int weight, int orders, int64_t now_ms
 {
     for (size_t i = 0; i < rl->n; i++) {
         bn_limiter *l = &rl->lim[i];
-        l->used = used_now(l, now_ms) + cost_of(l, weight, orders);
-        l->window = window_of(l, now_ms);
+        int64_t first, last, cost = cost_of(l, weight, orders);
+
+        reach_of(l, now_ms, &first, &last);
+        for (int64_t w = first; cost > 0 && w <= last; w++)
+            add_to(l, w, cost);
     }
 }
 
@@ -1186,9 +1215,9 @@ int bn_ratelimit_header(bn_ratelimit *rl, const char *name, size_t nlen, const c
                 continue;
             /* Requests still in flight are in our count, not yet in the
              * server's: the larger of the two is the truth. */
-            int64_t mine = used_now(l, now_ms);
-            l->used = count > mine ? count : mine;
-            l->window = window_of(l, now_ms);
+            int64_t w = window_of(l, now_ms), mine = used_in(l, w);
+            if (count > mine)
+                add_to(l, w, count - mine);
             return 1;
         }
         return 0;
@@ -1196,24 +1225,41 @@ int bn_ratelimit_header(bn_ratelimit *rl, const char *name, size_t nlen, const c
     return 0;
 }
 
+/* The first time from now_ms at which cost fits every window it may
+ * reach: past a full window, once the early margin has left it. Only two
+ * windows hold counts, so three looks settle it. */
+static int64_t limiter_fits_at(const bn_limiter *l, int64_t cost, int64_t now_ms)
+{
+    int64_t at = now_ms;
+
+    for (int look = 0; look < 3; look++) {
+        int64_t first, last, full = -1;
+        reach_of(l, at, &first, &last);
+        for (int64_t w = first; w <= last; w++)
+            if (used_in(l, w) + cost > l->limit)
+                full = w;
+        if (full < 0)
+            break;
+        at = (full + 1) * l->interval_ms + BN_RATE_EARLY_MS;
+    }
+    return at;
+}
+
 int64_t bn_ratelimit_wait(const bn_ratelimit *rl, int weight, int orders, int64_t now_ms)
 {
-    int64_t wait = rl->backoff_until_ms > now_ms ? rl->backoff_until_ms - now_ms : 0;
+    int64_t at = rl->backoff_until_ms > now_ms ? rl->backoff_until_ms : now_ms;
 
     for (size_t i = 0; i < rl->n; i++) {
         const bn_limiter *l = &rl->lim[i];
-        int64_t cost = cost_of(l, weight, orders);
+        int64_t cost = cost_of(l, weight, orders), fits;
         if (cost <= 0)
             continue;
         if (cost > l->limit)
             return -1;
-        if (used_now(l, now_ms) + cost <= l->limit)
-            continue;
-        int64_t end = (window_of(l, now_ms) + 1) * l->interval_ms;
-        if (end - now_ms > wait)
-            wait = end - now_ms;
+        if ((fits = limiter_fits_at(l, cost, now_ms)) > at)
+            at = fits;
     }
-    return wait;
+    return at - now_ms;
 }
 
 int64_t bn_ratelimit_backoff(bn_ratelimit *rl, int http_status, const char *retry_after,
