@@ -885,6 +885,19 @@ static void test_rate_limits(void)
            "a count that is not a number: -1");
 }
 
+/* A limiter of 10 orders a second that has counted `first` orders sent at
+ * t1, then `then` more at t2. */
+static bn_ratelimit ten_a_second(int first, int64_t t1, int then, int64_t t2)
+{
+    bn_ratelimit rl;
+
+    memset(&rl, 0, sizeof rl);
+    bn_ratelimit_set(&rl, BN_LIMIT_ORDERS, 1000, 10);
+    for (int i = 0; i < first + then; i++)
+        bn_ratelimit_spend(&rl, 0, 1, i < first ? t1 : t2);
+    return rl;
+}
+
 /* A request counts in every window its time on the server may fall in:
  * up to BN_RATE_EARLY_MS before ours, BN_RATE_LATE_MS after. */
 static void test_rate_window_edges(void)
@@ -892,31 +905,20 @@ static void test_rate_window_edges(void)
     const int64_t second = 1700000000000LL; /* a second's start */
     bn_ratelimit rl;
 
-    memset(&rl, 0, sizeof rl);
-    bn_ratelimit_set(&rl, BN_LIMIT_ORDERS, 1000, 10);
-    for (int i = 0; i < 10; i++)
-        bn_ratelimit_spend(&rl, 0, 1, second + 1000 - BN_RATE_LATE_MS / 2);
+    rl = ten_a_second(10, second + 1000 - BN_RATE_LATE_MS / 2, 0, 0);
     is_int(bn_ratelimit_wait(&rl, 0, 1, second + 1000 + BN_RATE_EARLY_MS), 1000,
            "ten orders sent just before a second's end may reach the next: it is full too, "
            "the eleventh waits for the one after");
     is_int(bn_ratelimit_wait(&rl, 0, 1, second + 2000 + BN_RATE_EARLY_MS), 0,
            "and goes then");
 
-    memset(&rl, 0, sizeof rl);
-    bn_ratelimit_set(&rl, BN_LIMIT_ORDERS, 1000, 10);
-    for (int i = 0; i < 10; i++)
-        bn_ratelimit_spend(&rl, 0, 1, second + 500);
+    rl = ten_a_second(10, second + 500, 0, 0);
     is_int(bn_ratelimit_wait(&rl, 0, 1, second + 600), 400 + BN_RATE_EARLY_MS,
            "ten orders in mid-second fill only that second: the next goes once it is surely over");
     is_int(bn_ratelimit_wait(&rl, 0, 1, second + 1000 + BN_RATE_EARLY_MS), 0,
            "the next second holds none of them");
 
-    memset(&rl, 0, sizeof rl);
-    bn_ratelimit_set(&rl, BN_LIMIT_ORDERS, 1000, 10);
-    for (int i = 0; i < 5; i++)
-        bn_ratelimit_spend(&rl, 0, 1, second + 1000 + BN_RATE_EARLY_MS / 2);
-    for (int i = 0; i < 5; i++)
-        bn_ratelimit_spend(&rl, 0, 1, second + 1500);
+    rl = ten_a_second(5, second + 1000 + BN_RATE_EARLY_MS / 2, 5, second + 1500);
     is_int(bn_ratelimit_wait(&rl, 0, 1, second + 1600), 400 + BN_RATE_EARLY_MS,
            "orders sent just after a second began count in it, whichever side they reach");
 }
