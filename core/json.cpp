@@ -237,10 +237,41 @@ extern "C" int json_parse_copy(json_parser *p, const char *buf, size_t len, json
 
 /* ---- Values ---- */
 
+/*
+ * The field key of the object x: first from where reading stopped to the
+ * object's end, then from its first field.
+ *
+ * find_field_unordered alone does both, but its second part, a wrap-around
+ * to the fields before where it started, assumes they are well formed
+ * (SIMDJSON_ASSUME: undefined behaviour if not). They may not be: a skip
+ * counts brackets without matching them. In {"b":[["1","2"]]]} the rows
+ * of "b" end at the second ']', and the next lookup's skip takes the third
+ * as the end of "b" too; the wrap-around, skipping "b" again from its
+ * start, stops at the second, and the step after it fails where it was
+ * assumed not to. A search in order checks every step and closes the
+ * object; from a closed object, find_field_unordered starts at the first
+ * field and checks every step too.
+ */
+template <typename X>
+static simdjson_never_inline simdjson_result<od::value> find_field_from_start(X &x,
+                                                                              const char *key)
+{
+    return x.find_field_unordered(key); /* out of line: a field read out of order, or absent */
+}
+
+template <typename X>
+simdjson_really_inline static simdjson_result<od::value> find_field(X &x, const char *key)
+{
+    simdjson_result<od::value> r = x.find_field(key);
+    if (simdjson_likely(r.error() != simdjson::NO_SUCH_FIELD))
+        return r;
+    return find_field_from_start(x, key);
+}
+
 extern "C" int json_field(json_value *obj, const char *key, json_value *out)
 {
     od::value val;
-    error_code e = take(obj, [key](auto &x) { return x.find_field_unordered(key); }, val);
+    error_code e = take(obj, [key](auto &x) { return find_field(x, key); }, val);
     if (e)
         return fail_field(key, e);
     set_value(out, val, vbox(obj)->p);
@@ -250,7 +281,7 @@ extern "C" int json_field(json_value *obj, const char *key, json_value *out)
 extern "C" int json_field_opt(json_value *obj, const char *key, json_value *out)
 {
     od::value val;
-    error_code e = take(obj, [key](auto &x) { return x.find_field_unordered(key); }, val);
+    error_code e = take(obj, [key](auto &x) { return find_field(x, key); }, val);
     if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INCORRECT_TYPE)
         return dead(vbox(obj)->p) ? fail_field(key, dead(vbox(obj)->p)) : 0;
     if (e)

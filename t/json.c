@@ -424,6 +424,34 @@ static void test_rows_malformed(void)
        "the next document parses normally");
 }
 
+/* A closing bracket too many after rows: the rows read, and a later field
+ * lookup that must go back to the object's first field reports a broken
+ * document. simdjson's own wrap-around assumed the fields it passes again
+ * were well formed (undefined behaviour, seen by clang's UBSan). */
+static void test_rows_extra_close(void)
+{
+    static const char *const docs[] = {
+        "{\"e\":1,\"b\":[[\"1\",\"2\"]]]}",
+        "{\"e\":1,\"b\":[[\"1\",\"2\",\"b\":\"3\",\"B\":\"4\"]]]}", /* as fuzzing found it */
+    };
+    json_value root, arr, v;
+    json_iter it;
+    json_text txt[32];
+    size_t n;
+
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        int rows = parse(docs[i], &root) == 0 && json_field(&root, "e", &v) == 0 &&
+                   json_field(&root, "b", &arr) == 0 && json_array_begin(&arr, &it) == 0 &&
+                   json_string_rows(&it, txt, 2, 16, &n) == 0 && n == 1;
+        ok(rows, "'%s': the row reads", docs[i]);
+        ok(json_field(&root, "a", &v) == -1 &&
+               strstr(json_last_error(), "improper structure") != NULL,
+           "a field not there: -1, the document is broken: %s", json_last_error());
+        ok(json_field_opt(&root, "e", &v) == -1, "and every later lookup fails: %s",
+           json_last_error());
+    }
+}
+
 /* 5,000 levels read through a 32-row buffer, after json_array_next took
  * the first: the rows continue where the iterator stands. */
 static void test_many_rows(void)
@@ -485,7 +513,7 @@ static void test_many_rows(void)
 
 int main(void)
 {
-    plan(108);
+    plan(114);
     jp = json_parser_new();
     if (!jp)
         bail_out("json_parser_new failed");
@@ -504,6 +532,7 @@ int main(void)
     test_rows();
     test_rows_refused();
     test_rows_malformed();
+    test_rows_extra_close();
     test_many_rows();
     json_parser_free(jp);
     return done();
