@@ -259,11 +259,25 @@ static simdjson_never_inline simdjson_result<od::value> find_field_from_start(X 
     return x.find_field_unordered(key); /* out of line: a field read out of order, or absent */
 }
 
+/* Is nothing of x read yet, the iterator still at its opening brace? A
+ * search in order from there has seen the whole object. */
 template <typename X>
-simdjson_really_inline static simdjson_result<od::value> find_field(X &x, const char *key)
+simdjson_really_inline static bool unread(X &x)
 {
+    const char *at;
+    std::string_view start;
+    return !x.current_location().get(at) && !raw_token(x).get(start) && at == start.data();
+}
+
+/* may_lack: the field is often absent (json_field_opt), so learning first
+ * whether the object is unread, a few ns, saves a second pass over it. */
+template <typename X>
+simdjson_really_inline static simdjson_result<od::value> find_field(X &x, const char *key,
+                                                                   bool may_lack)
+{
+    bool whole = may_lack && unread(x);
     simdjson_result<od::value> r = x.find_field(key);
-    if (simdjson_likely(r.error() != simdjson::NO_SUCH_FIELD))
+    if (simdjson_likely(r.error() != simdjson::NO_SUCH_FIELD) || whole)
         return r;
     return find_field_from_start(x, key);
 }
@@ -271,7 +285,7 @@ simdjson_really_inline static simdjson_result<od::value> find_field(X &x, const 
 extern "C" int json_field(json_value *obj, const char *key, json_value *out)
 {
     od::value val;
-    error_code e = take(obj, [key](auto &x) { return find_field(x, key); }, val);
+    error_code e = take(obj, [key](auto &x) { return find_field(x, key, false); }, val);
     if (e)
         return fail_field(key, e);
     set_value(out, val, vbox(obj)->p);
@@ -281,7 +295,7 @@ extern "C" int json_field(json_value *obj, const char *key, json_value *out)
 extern "C" int json_field_opt(json_value *obj, const char *key, json_value *out)
 {
     od::value val;
-    error_code e = take(obj, [key](auto &x) { return find_field(x, key); }, val);
+    error_code e = take(obj, [key](auto &x) { return find_field(x, key, true); }, val);
     if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INCORRECT_TYPE)
         return dead(vbox(obj)->p) ? fail_field(key, dead(vbox(obj)->p)) : 0;
     if (e)

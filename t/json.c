@@ -76,6 +76,29 @@ static void test_optional_field(void)
     is_int(json_field_opt(&root, "zz", &v), -1, "json_field_opt: malformed is -1");
 }
 
+/* Absent fields of a nested object: before anything of it is read (one
+ * pass tells), after a field (the rest, then from the first field), and
+ * fields found again in any order after that. */
+static void test_optional_nested(void)
+{
+    json_value root, d, v;
+    int64_t x = 0;
+
+    ok(parse("{\"d\":{\"a\":1,\"b\":2,\"c\":3},\"z\":0}", &root) == 0 &&
+           json_field(&root, "d", &d) == 0,
+       "nested object");
+    is_int(json_field_opt(&d, "e", &v), 0, "absent, before any field of it is read: 0");
+    ok(json_field_opt(&d, "b", &v) == 1 && json_int64(&v, &x) == 0 && x == 2, "then b = 2");
+    is_int(json_field_opt(&d, "e", &v), 0, "absent, after b: 0");
+    ok(json_field(&d, "c", &v) == 0 && json_int64(&v, &x) == 0 && x == 3, "then c = 3");
+    ok(json_field(&d, "a", &v) == 0 && json_int64(&v, &x) == 0 && x == 1, "then a = 1");
+    ok(json_field(&root, "z", &v) == 0 && json_int64(&v, &x) == 0 && x == 0,
+       "and the field after the object");
+    ok(parse("{\"d\":{\"a\":1,]}}", &root) == 0 && json_field(&root, "d", &d) == 0,
+       "a broken nested object");
+    is_int(json_field_opt(&d, "e", &v), -1, "absent there, before any field is read: -1");
+}
+
 static void test_nested_arrays(void)
 {
     json_value root, arr, lvl, item;
@@ -513,13 +536,14 @@ static void test_many_rows(void)
 
 int main(void)
 {
-    plan(114);
+    plan(123);
     jp = json_parser_new();
     if (!jp)
         bail_out("json_parser_new failed");
     test_fields_any_order();
     test_missing_field();
     test_optional_field();
+    test_optional_nested();
     test_nested_arrays();
     test_number_text();
     test_scalars();
