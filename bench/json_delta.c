@@ -15,8 +15,9 @@
  * import` reads them, to a fresh connector instance per pass, so the book
  * synchronisation runs as it does live: the snapshot line synchronises the
  * book, diffs before it are buffered (the second default file has no
- * snapshot: it continues the first). Each
- * depthUpdate that comes out as deltas is timed alone with
+ * snapshot: it continues the first). Each depthUpdate that comes out as
+ * deltas, and each bookTicker that comes out as a quote (printed apart,
+ * its one quote counted as a level), is timed alone with
  * clock_gettime(CLOCK_MONOTONIC) around the decode call (a decode is long
  * enough for that: the clock pair's own cost is printed). What is timed:
  * JSON parse of the message, the sequence check, every price and quantity
@@ -50,6 +51,7 @@ typedef struct message {
     char *json;      /* JSON_PADDING readable zero bytes after len */
     size_t len;
     int depth;       /* a depthUpdate: timed */
+    int quote;       /* a bookTicker: timed apart */
 } message;
 
 typedef struct capture {
@@ -69,9 +71,16 @@ typedef struct samples {
     size_t n, cap;
 } samples;
 
-/* What the emit callback counts during one decode: its book deltas. */
+/* A pass's timings: the depth diffs (levels: their deltas) and the
+ * bookTickers (levels: 1, the quote). */
+typedef struct timings {
+    samples depth, quote;
+} timings;
+
+/* What the emit callback counts during one decode: its book deltas and
+ * quotes. */
 typedef struct counter {
-    unsigned deltas;
+    unsigned deltas, quotes;
 } counter;
 
 static int64_t now_ns(void)
@@ -97,6 +106,7 @@ static int capture_push(capture *c, int64_t recv_ns, const char *json, size_t le
     m->len = len;
     m->recv_ns = recv_ns;
     m->depth = strstr(m->json, "\"depthUpdate\"") != NULL;
+    m->quote = strstr(m->json, "@bookTicker\"") != NULL;
     c->n++;
     return 0;
 }
@@ -149,6 +159,7 @@ static int count_event(void *ud, const lutra_event *ev)
 {
     counter *k = ud;
     k->deltas += ev->h.type == LUTRA_EV_BOOK_DELTA;
+    k->quotes += ev->h.type == LUTRA_EV_QUOTE;
     return 0;
 }
 
@@ -164,14 +175,15 @@ static int samples_push(samples *s, float ns, unsigned levels)
 }
 
 /* Feed every message of c to pi; time the depth diffs that came out as
- * deltas into out (NULL: untimed). @return 0, or -1 (said why). */
-static int decode_capture(plugin_instance *pi, counter *k, const capture *c, samples *out)
+ * deltas, and the bookTickers that came out as a quote, into out (NULL:
+ * untimed). @return 0, or -1 (said why). */
+static int decode_capture(plugin_instance *pi, counter *k, const capture *c, timings *out)
 {
     int rc = 0;
 
     for (size_t i = 0; i < c->n && rc == 0; i++) {
         const message *m = &c->msgs[i];
-        k->deltas = 0;
+        k->deltas = k->quotes = 0;
         int64_t t0 = now_ns();
         int dec = plugin_instance_decode(pi, m->recv_ns, m->json, m->len);
         int64_t dt = now_ns() - t0;
@@ -179,8 +191,10 @@ static int decode_capture(plugin_instance *pi, counter *k, const capture *c, sam
             fprintf(stderr, "json_delta: %s: message %zu refused (logged above)\n", c->path,
                     i + 1);
             rc = -1;
-        } else if (out && m->depth && k->deltas > 0 &&
-                   samples_push(out, (float)dt, k->deltas)) {
+        } else if (out && ((m->depth && k->deltas > 0 &&
+                            samples_push(&out->depth, (float)dt, k->deltas)) ||
+                           (m->quote && k->quotes == 1 &&
+                            samples_push(&out->quote, (float)dt, 1)))) {
             fprintf(stderr, "json_delta: out of memory for samples\n");
             rc = -1;
         }
@@ -193,7 +207,7 @@ static int decode_capture(plugin_instance *pi, counter *k, const capture *c, sam
  * import` reads them (a capture continued in the next file keeps the first
  * one's book synchronisation). @return 0, or -1 (said why).
  */
-static int decode_pass(plugin_handle *ph, const capture *caps, int ncaps, samples *out)
+static int decode_pass(plugin_handle *ph, const capture *caps, int ncaps, timings *out)
 {
     instrument_registry *reg = instrument_registry_new();
     const char *conf[] = {NULL};
@@ -331,24 +345,28 @@ static int parse_args(int argc, char **argv, const char **paths, int *npaths, in
 
 static int run(plugin_handle *ph, capture *caps, int ncaps, int passes)
 {
-    samples s = {NULL, 0, 0};
-    size_t depth = 0;
+    timings t = {{NULL, 0, 0}, {NULL, 0, 0}};
+    size_t depth = 0, quotes = 0;
     int rc = 0;
 
     for (int i = 0; i < ncaps; i++)
-        for (size_t j = 0; j < caps[i].n; j++)
+        for (size_t j = 0; j < caps[i].n; j++) {
             depth += (size_t)caps[i].msgs[j].depth;
+            quotes += (size_t)caps[i].msgs[j].quote;
+        }
     rc = decode_pass(ph, caps, ncaps, NULL); /* warm-up */
     for (int p = 0; p < passes && rc == 0; p++)
-        rc = decode_pass(ph, caps, ncaps, &s);
+        rc = decode_pass(ph, caps, ncaps, &t);
     if (rc == 0) {
-        printf("input            %zu depth diffs in %d capture(s), %d timed passes; "
-               "clock pair %.0f ns (included in every figure)\n",
-               depth, ncaps, passes, clock_pair_ns());
-        rc = report(&s, 1, ~0u, "all diffs");
-        rc |= report(&s, NEAR_20_MIN, NEAR_20_MAX, "16-24 levels");
+        printf("input            %zu depth diffs, %zu bookTickers in %d capture(s), %d timed "
+               "passes; clock pair %.0f ns (included in every figure)\n",
+               depth, quotes, ncaps, passes, clock_pair_ns());
+        rc = report(&t.depth, 1, ~0u, "all diffs");
+        rc |= report(&t.depth, NEAR_20_MIN, NEAR_20_MAX, "16-24 levels");
+        rc |= report(&t.quote, 1, 1, "bookTicker");
     }
-    free(s.s);
+    free(t.depth.s);
+    free(t.quote.s);
     return rc;
 }
 

@@ -9,7 +9,10 @@
  * On-demand parsing walks the document forward. Values are light cursors
  * into it: read a field's value before asking the same object for the next
  * field, and read each value at most once. Fields may be asked for in any
- * order (a missing field costs one scan of the object).
+ * order; the document's own order costs least. A field asked for out of
+ * order, or missing, costs a scan of the rest of the object and one from
+ * its first field (json_field_opt, asked before anything of the object is
+ * read, one scan).
  *
  * Every function returns 0 on success and -1 on failure (missing field,
  * wrong type, malformed document); json_last_error then says why. After a
