@@ -1567,9 +1567,11 @@ static void user_fill(user_msg *m, live_sym *ls, const char *id, int64_t venue_i
     x.liquidity = user_bool(m, "m") ? LUTRA_LIQ_MAKER : LUTRA_LIQ_TAKER;
     snprintf(x.venue_order_id, sizeof x.venue_order_id, "%" PRId64, venue_id);
     snprintf(x.trade_id, sizeof x.trade_id, "%" PRId64, trade_id);
-    if (user_fixed(m, ls->s, "L", ls->s->price_scale, &x.price) != 0 ||
-        user_fixed(m, ls->s, "l", ls->s->size_scale, &x.qty) != 0 ||
+    /* In the order Binance sends them (l, z, L, n, N): each lookup then
+     * goes on from the last, after one scan back for "l". */
+    if (user_fixed(m, ls->s, "l", ls->s->size_scale, &x.qty) != 0 ||
         user_fixed(m, ls->s, "z", ls->s->size_scale, &x.filled) != 0 ||
+        user_fixed(m, ls->s, "L", ls->s->price_scale, &x.price) != 0 ||
         user_fixed(m, ls->s, "n", 8, &x.fee) != 0 ||
         user_text(m, "N", x.fee_asset, sizeof x.fee_asset) != 0)
         return;
