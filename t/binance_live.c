@@ -11,6 +11,8 @@
  *   - a resting limit order is canceled (CANCELED);
  *   - an order the mock refuses for balance is REJECTED with -2010;
  *   - a resting order filled by market flow is reported from the stream;
+ *   - malformed reports on the user stream change nothing; a fill refused
+ *     for one is reported when the trade is told again, whole, and once;
  *   - a depth gap: SYNCING, then READY after a new snapshot;
  *   - a drop: the streams reconnect, open orders are asked again;
  *   - query_order of a filled order (its fills with trade ids, then STATUS
@@ -418,6 +420,78 @@ static void test_stream_fill(void)
     ok(run_until(has_more_balances, &balances), "outboundAccountPosition reported balances");
 }
 
+/* An executionReport of a TRADE for order id, with trade id and last
+ * price L as given (any text), the rest as Binance writes it. */
+static void send_trade_report(const char *id, const char *venue_id, const char *trade_id,
+                              const char *last_price)
+{
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"e\":\"executionReport\",\"E\":1700000000000,\"s\":\"" SYM "\",\"c\":\"%s\","
+             "\"S\":\"BUY\",\"o\":\"LIMIT\",\"f\":\"GTC\",\"q\":\"0.00100000\","
+             "\"p\":\"58000.00000000\",\"P\":\"0.00000000\",\"F\":\"0.00000000\",\"g\":-1,"
+             "\"C\":\"\",\"x\":\"TRADE\",\"X\":\"FILLED\",\"r\":\"NONE\",\"i\":%s,"
+             "\"l\":\"0.00100000\",\"z\":\"0.00100000\",\"L\":\"%s\",\"n\":\"0.00000000\","
+             "\"N\":\"BTC\",\"T\":1700000000000,\"t\":%s,\"I\":1,\"w\":false,\"m\":true,"
+             "\"M\":true,\"O\":1700000000000,\"Z\":\"58.00000000\",\"Y\":\"58.00000000\","
+             "\"Q\":\"0.00000000\"}",
+             id, venue_id, last_price, trade_id);
+    mock_binance_user_send(mx, json);
+}
+
+/* Garbage on the user stream changes nothing, and a fill refused for a
+ * malformed field is not taken as told: the same trade told again, whole,
+ * is reported. (The mock never fills this order: the reports are sent.) */
+static void test_user_stream_refused(void)
+{
+    static const char *const garbage[] = {
+        "{\"e\":\"executionReport\",\"s\":\"" SYM "\",\"c\":\"junk1\"", /* cut short */
+        "[1,2,3]",
+        "{\"e\":42}",
+        "{\"e\":\"outboundAccountPosition\",\"B\":{\"a\":\"BTC\"}}",
+        "{\"e\":\"outboundAccountPosition\",\"B\":[{\"a\":\"BTC\",\"f\":\"x\",\"l\":\"0\"}]}",
+        "{\"e\":\"executionReport\",\"s\":\"" SYM "\",\"c\":\"junk1\",\"S\":\"BUY\",\"C\":\"\","
+        "\"x\":\"CANCELED\",\"r\":\"NONE\",\"i\":\"one\",\"T\":1}",
+        "{\"e\":\"executionReport\",\"s\":\"" SYM "\",\"c\":\"junk1\",\"S\":\"BUY\",\"C\":\"\","
+        "\"x\":\"TRADE\",\"r\":\"NONE\",\"i\":1,\"T\":1,\"t\":\"two\"}",
+    };
+    lutra_order o = order("junk1", LUTRA_SIDE_BUY, LUTRA_TYPE_LIMIT, 5800000, 100);
+    want w = {"junk1", LUTRA_EXEC_ACCEPTED, 1};
+
+    is_int(plugin_instance_submit(pi, &o), 0, "resting buy at 58000 taken");
+    ok(run_until(has_kind, &w), "ACCEPTED");
+    settle(200); /* the account update the order causes */
+    size_t balances = R.nbalance;
+    const lutra_exec *a = find_exec("junk1", LUTRA_EXEC_ACCEPTED);
+    char venue_id[sizeof a->venue_order_id];
+    snprintf(venue_id, sizeof venue_id, "%s", a ? a->venue_order_id : "0");
+
+    for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
+        mock_binance_user_send(mx, garbage[i]);
+    send_trade_report("junk1", venue_id, "900000001", "58000.0x");
+    send_trade_report("junk1", venue_id, "900000002", "58000.001"); /* finer than the tick */
+    settle(300);
+    is_int((int)(count_kind("junk1", LUTRA_EXEC_FILL) + count_kind("junk1", LUTRA_EXEC_CANCELED)),
+           0, "no fill and no cancel from the malformed reports");
+    is_int((int)(R.nbalance - balances), 0, "no balance from the malformed account updates");
+
+    send_trade_report("junk1", venue_id, "900000001", "58000.00000000");
+    fill_id = "junk1";
+    want_filled = 100;
+    ok(run_until(has_filled, NULL), "the refused trade told again, whole: FILL");
+    const lutra_exec *f = find_exec("junk1", LUTRA_EXEC_FILL);
+    ok(f && f->price == 5800000 && f->qty == 100 && strcmp(f->trade_id, "900000001") == 0 &&
+           f->liquidity == LUTRA_LIQ_MAKER,
+       "at 58000 for 0.001, trade 900000001, as maker");
+    send_trade_report("junk1", venue_id, "900000001", "58000.00000000");
+    settle(200);
+    is_int((int)count_kind("junk1", LUTRA_EXEC_FILL), 1, "told a third time: still one fill");
+
+    w.kind = LUTRA_EXEC_CANCELED;
+    is_int(plugin_instance_cancel(pi, &o), 0, "cancel taken (the mock's order is open)");
+    ok(run_until(has_kind, &w), "CANCELED: the stream went on");
+}
+
 static int gap_then_ready(const void *ud)
 {
     const size_t *syncing = ud;
@@ -782,6 +856,7 @@ int main(void)
     test_limit_cancel();
     test_reject();
     test_stream_fill();
+    test_user_stream_refused();
     test_gap();
     test_drop();
     test_queries();

@@ -210,20 +210,20 @@ static int order_mark(bn_live *L, const char *id, uint8_t flag)
     return 1;
 }
 
-/* @return 1 if (sym, trade id) was seen lately, else 0 and remember it. */
-static int trade_seen(bn_live *L, size_t sym, int64_t id)
+/*
+ * Whether the fill of (sym, trade id) was reported lately: non-zero once
+ * it was. Set it only when the fill is reported: a fill refused (a field
+ * malformed, or not at the instrument's scales) is not taken as told, so
+ * that another report of the trade, whole, still gets through.
+ */
+static uint8_t *trade_reported(bn_live *L, size_t sym, int64_t id)
 {
     uint8_t key[sizeof(uint64_t) + sizeof id];
     uint64_t sym64 = sym;
-    uint8_t *seen;
 
     memcpy(key, &sym64, sizeof sym64);
     memcpy(key + sizeof sym64, &id, sizeof id);
-    seen = bn_recent_flags(&L->trades, key, sizeof key);
-    if (*seen)
-        return 1;
-    *seen = 1;
-    return 0;
+    return bn_recent_flags(&L->trades, key, sizeof key);
 }
 
 /* ---- Symbols ---- */
@@ -1013,7 +1013,8 @@ static int on_rest_fill(void *ud, const bn_order_state *o, const bn_fill *f)
     lutra_exec x;
 
     report_state(L, ls, LUTRA_EXEC_ACCEPTED, k->order.id, o->order_id, ts, NULL);
-    if (trade_seen(L, k->sym, f->trade_id))
+    uint8_t *reported = trade_reported(L, k->sym, f->trade_id);
+    if (*reported)
         return 0;
     exec_init(&x, LUTRA_EXEC_FILL, k->order.id, ts);
     x.side = k->order.side;
@@ -1029,6 +1030,7 @@ static int on_rest_fill(void *ud, const bn_order_state *o, const bn_fill *f)
                     k->order.id, f->trade_id);
         return 0;
     }
+    *reported = 1;
     exec_emit(L, &x, ls);
     return 0;
 }
@@ -1268,7 +1270,7 @@ static int on_query_trade(void *ud, const bn_trade *t)
     }
     k->trades_qty += x.qty;
     x.filled = k->trades_qty;
-    trade_seen(L, k->sym, t->fill.trade_id); /* the user stream need not tell it again */
+    *trade_reported(L, k->sym, t->fill.trade_id) = 1; /* the user stream need not tell it again */
     exec_emit(L, &x, ls);
     return 0;
 }
@@ -1560,7 +1562,10 @@ static void user_fill(user_msg *m, live_sym *ls, const char *id, int64_t venue_i
     lutra_exec x;
     int64_t trade_id;
 
-    if (user_i64(m, "t", &trade_id) != 0 || trade_seen(L, (size_t)(ls - L->syms), trade_id))
+    if (user_i64(m, "t", &trade_id) != 0)
+        return;
+    uint8_t *reported = trade_reported(L, (size_t)(ls - L->syms), trade_id);
+    if (*reported)
         return;
     exec_init(&x, LUTRA_EXEC_FILL, id, ts);
     x.side = (uint8_t)side;
@@ -1575,6 +1580,7 @@ static void user_fill(user_msg *m, live_sym *ls, const char *id, int64_t venue_i
         user_fixed(m, ls->s, "n", 8, &x.fee) != 0 ||
         user_text(m, "N", x.fee_asset, sizeof x.fee_asset) != 0)
         return;
+    *reported = 1;
     exec_emit(L, &x, ls);
 }
 

@@ -1151,6 +1151,13 @@ void mock_binance_flush(mock_binance *mx)
     pthread_mutex_unlock(&mx->lock);
 }
 
+void mock_binance_user_send(mock_binance *mx, const char *json)
+{
+    pthread_mutex_lock(&mx->lock); /* after what the exchange publishes meanwhile */
+    mws_publish(mx->ws, MEXCH_USER_STREAM, json, strlen(json));
+    pthread_mutex_unlock(&mx->lock);
+}
+
 size_t mock_binance_depth(mock_binance *mx, const char *symbol, int is_bid, int64_t *prices,
                           int64_t *qtys, size_t limit)
 {

@@ -103,6 +103,10 @@ int mock_binance_trade(mock_binance *mx, const char *symbol, const char *price,
                        const char *qty, int buyer_maker, char *err, size_t errlen);
 /* Publish pending depth diffs now rather than at the next interval. */
 void mock_binance_flush(mock_binance *mx);
+/* Send json, as it is, to every user data stream after what is already
+ * queued: a report the matching engine would not make (malformed, or one
+ * told again). */
+void mock_binance_user_send(mock_binance *mx, const char *json);
 /* Up to limit levels of a side of symbol's published book, best first, at
  * MEXCH_SCALE, as GET /api/v3/depth shows them. @return how many (0 for
  * a symbol not listed). */
