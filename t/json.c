@@ -415,6 +415,15 @@ static void test_rows_refused(void)
 }
 
 /* A malformed document: the rows call fails, then every later call. */
+/* Parse doc, read its field `first` (NULL: none), then begin the array
+ * "b". @return 1 when all of it went. */
+static int begin_rows(const char *doc, const char *first, json_value *root, json_iter *it)
+{
+    json_value v, arr;
+    return parse(doc, root) == 0 && (!first || json_field(root, first, &v) == 0) &&
+           json_field(root, "b", &arr) == 0 && json_array_begin(&arr, it) == 0;
+}
+
 static void test_rows_malformed(void)
 {
     static const char *const docs[] = {
@@ -425,14 +434,13 @@ static void test_rows_malformed(void)
         "{\"b\":[[\"1\",\"2\"],],\"x\":1}",                 /* a row missing */
         "{\"b\":[[\"1\",\"2\"],[\"3\",\"4\"}],\"x\":1}", /* brackets do not match */
     };
-    json_value root, arr, v;
+    json_value root, v;
     json_iter it;
     json_text txt[32];
     size_t n;
 
     for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
-        int started = parse(docs[i], &root) == 0 && json_field(&root, "b", &arr) == 0 &&
-                      json_array_begin(&arr, &it) == 0;
+        int started = begin_rows(docs[i], NULL, &root, &it);
         int rc = started ? json_string_rows(&it, txt, 2, 16, &n) : 0;
         ok(started && rc == -1 && n == 1, "malformed '%s': -1 after the good row: %s",
            docs[i], json_last_error());
@@ -457,14 +465,13 @@ static void test_rows_extra_close(void)
         "{\"e\":1,\"b\":[[\"1\",\"2\"]]]}",
         "{\"e\":1,\"b\":[[\"1\",\"2\",\"b\":\"3\",\"B\":\"4\"]]]}", /* as fuzzing found it */
     };
-    json_value root, arr, v;
+    json_value root, v;
     json_iter it;
     json_text txt[32];
     size_t n;
 
     for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
-        int rows = parse(docs[i], &root) == 0 && json_field(&root, "e", &v) == 0 &&
-                   json_field(&root, "b", &arr) == 0 && json_array_begin(&arr, &it) == 0 &&
+        int rows = begin_rows(docs[i], "e", &root, &it) &&
                    json_string_rows(&it, txt, 2, 16, &n) == 0 && n == 1;
         ok(rows, "'%s': the row reads", docs[i]);
         ok(json_field(&root, "a", &v) == -1 &&
