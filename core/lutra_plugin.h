@@ -249,7 +249,10 @@ typedef struct lutra_host_api {
     int (*emit_exec)(lutra_host *h, const lutra_exec *x);
     int (*emit_balance)(lutra_host *h, const lutra_balance *b);
     /* The venue's connection state (enum lutra_feed_state) for order entry
-     * and the feed as a whole; reason (may be NULL) is for people. */
+     * and the feed as a whole; reason (may be NULL) is for people.
+     * DISCONNECTED says reports may have been lost meanwhile: once the venue
+     * is READY again the host reconciles it (query_orders, query_order for
+     * each open order the list leaves out, query_balances). */
     int (*emit_state)(lutra_host *h, int state, const char *reason);
 
     /* v at scale as an exact decimal without trailing zeros ("0.0015").

@@ -14,7 +14,8 @@
  *   - malformed reports on the user stream change nothing; a fill refused
  *     for one is reported when the trade is told again, whole, and once;
  *   - a depth gap: SYNCING, then READY after a new snapshot;
- *   - a drop: the streams reconnect, open orders are asked again;
+ *   - a drop: DISCONNECTED, the streams reconnect, READY; the open order
+ *     is listed when asked (the host's reconciliation);
  *   - query_order of a filled order (its fills with trade ids, then STATUS
  *     filled), of a partly filled open one, of a canceled one, of one the
  *     venue does not know (STATUS rejected, -2013), and one the venue's
@@ -523,17 +524,20 @@ static void test_gap(void)
     ok(run_until(has_deltas, NULL), "deltas flow again after the new snapshot");
 }
 
-static int reconnected(const void *ud)
+/* READY again after a DISCONNECTED, both reported since state *from. */
+static int back_ready(const void *ud)
 {
-    const size_t *dones = ud;
-    return count_kind("", LUTRA_EXEC_STATUS) > *dones && last_state_is(LUTRA_FEED_READY);
+    const size_t *from = ud;
+    int down = 0;
+    for (size_t i = *from; i < R.nstate; i++)
+        down |= R.states[i] == LUTRA_FEED_DISCONNECTED;
+    return down && last_state_is(LUTRA_FEED_READY);
 }
 
 static void test_drop(void)
 {
     char err[256];
     mock_fault f = {MOCK_FAULT_DROP, 0, 1};
-    size_t dones = count_kind("", LUTRA_EXEC_STATUS);
     size_t states = R.nstate;
 
     lutra_order o = order("rest2", LUTRA_SIDE_BUY, LUTRA_TYPE_LIMIT, 5800000, 100);
@@ -542,12 +546,11 @@ static void test_drop(void)
     ok(run_until(has_kind, &w), "ACCEPTED");
     if (mock_binance_fault(mx, &f, err, sizeof err) != 0)
         bail_out("fault: %s", err);
-    ok(run_until(reconnected, &dones),
-       "after a drop: reconnected, open orders asked again (STATUS done), READY");
-    int saw_down = 0;
-    for (size_t i = states; i < R.nstate; i++)
-        saw_down |= R.states[i] == LUTRA_FEED_DISCONNECTED;
-    ok(saw_down, "DISCONNECTED was reported meanwhile");
+    ok(run_until(back_ready, &states), "after a drop: DISCONNECTED, then READY once reconnected");
+    /* The host reconciles now: the list it asks for has the order. */
+    want listed = {"", LUTRA_EXEC_STATUS, count_kind("", LUTRA_EXEC_STATUS) + 1};
+    is_int(plugin_instance_query_orders(pi), 0, "open orders asked, as the host reconciling");
+    ok(run_until(has_kind, &listed), "... listed (STATUS done)");
     const lutra_exec *st = find_exec("rest2", LUTRA_EXEC_STATUS);
     ok(st && st->qty == 100 && st->price == 5800000 && st->side == LUTRA_SIDE_BUY,
        "the open order came back as a STATUS");

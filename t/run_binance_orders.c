@@ -26,11 +26,15 @@
  *   4. disconnect: while the streams are silent, then dropped, two resting
  *      buys fill at the mock, one whole and one in part; after the
  *      reconnect the strategy hears each fill once (the REST fallback).
- *   5. burst: 100 orders at once against a weight limit of 80 a second:
+ *   5. user_down: the same, with the user data stream alone down (the
+ *      market stream stays): the venue goes disconnected ("binance: user
+ *      data stream lost: ..."), and once it is back the engine's
+ *      reconciliation recovers the fills, one of an order no longer open.
+ *   6. burst: 100 orders at once against a weight limit of 80 a second:
  *      the mock never answers 429 or 418, each order lutra's rate gate
  *      (risk.orders_per_second) let through rests at the mock and is heard
  *      new, each other one was refused by the gate with its reason.
- *   6. auth: the venue refuses the key, the signature or the account's
+ *   7. auth: the venue refuses the key, the signature or the account's
  *      permissions (-2015 on a new order, -1022 on a cancel, an HTTP 401
  *      whose body is not JSON, and the other answers of that class), one
  *      after the other, the connector reloaded between them: each time the
@@ -38,12 +42,12 @@
  *      disconnected, "binance: trading stopped: ..."), the next buy is
  *      refused with that reason, no further order reaches the mock, one
  *      ERROR line says what to do, and the reload brings the venue back.
- *   7. stream: the mock refuses the listenKey twice: the venue is not
+ *   8. stream: the mock refuses the listenKey twice: the venue is not
  *      ready ("binance: no user data stream yet: ...") though the book is,
  *      a buy is refused with that reason, the log says so once; once the
  *      user stream is up the venue is ready and an order goes through.
  *
- * Scenarios 1-5 run t/strategies/order_flow.lua; 6 and 7 a strategy that
+ * Scenarios 1-6 run t/strategies/order_flow.lua; 7 and 8 a strategy that
  * does what the test writes to a command file (cmd_flow below).
  *
  * Every wait has a deadline.
@@ -754,7 +758,83 @@ static void test_disconnect(void)
     mock_binance_stop(r.mx);
 }
 
-/* ---- 5. A burst under the rate limits ---- */
+/* ---- 5. The user data stream alone down ---- */
+
+static uint64_t market_streams;
+
+static void step_user_down(run *r)
+{
+    mock_binance_stats st;
+    char full[64], part[64];
+
+    mock_binance_get_stats(r->mx, &st);
+    tag_id("full", full);
+    tag_id("partial", part);
+    switch (r->phase) {
+    case 0: /* both rest: the user stream goes, then the trade fills them */
+        if (!report(full, "new") || !report(part, "new"))
+            break;
+        user_streams = st.ws_user_accepted;
+        market_streams = st.ws_accepted - st.ws_user_accepted;
+        fault(r->mx, MOCK_FAULT_USER_DOWN, 1);
+        trade(r->mx, "59000", "0.002");
+        next_phase(r, PHASE_MS);
+        return;
+    case 1: /* the venue heard of it (the reason is checked later): let the stream back */
+        if (!line_from(r->mark, "status disconnected") && !line_from(r->mark, "status syncing"))
+            break;
+        fault(r->mx, MOCK_FAULT_USER_DOWN, 0);
+        next_phase(r, PHASE_MS);
+        return;
+    case 2: /* back: the user stream again, the venue ready */
+        if (st.ws_user_accepted <= user_streams || !line_from(r->mark, "status ready"))
+            break;
+        next_phase(r, RESOLVE_MS);
+        return;
+    case 3: /* what the reconciliation recovers */
+        if (report(full, "filled") && report(part, "partially_filled"))
+            finish(r, 300);
+        else if (mono_ms() >= r->phase_end)
+            finish(r, 0);
+        return;
+    }
+    phase_over(r);
+}
+
+static void test_user_down(void)
+{
+    static const level_spec levels[] = {{1, "59999", "1"}, {0, "60001", "1"}};
+    mock_binance_options mo = {0};
+    mock_binance_stats st;
+    run r = {.scenario = "user_down", .step = step_user_down};
+    char full[64], part[64];
+    int64_t full_filled = 0, part_filled = 0;
+
+    r.mx = mock_start(&mo, levels, sizeof levels / sizeof *levels);
+    is_int(run_scenario(&r, "", "", 1), 0, "user_down: live_run returned 0");
+    tag_id("full", full);
+    tag_id("partial", part);
+    mock_binance_get_stats(r.mx, &st);
+    ok(mock_status(r.mx, full, &full_filled) == MEXCH_FILLED && full_filled == 100000 &&
+           mock_status(r.mx, part, &part_filled) >= MEXCH_PARTIALLY_FILLED &&
+           part_filled == 100000 && st.ws_accepted - st.ws_user_accepted == market_streams,
+       "user_down: at the mock, while the user stream alone was down (the market stream "
+       "stayed), one buy filled whole, the other 0.001 of 0.003");
+    ok(r.late == 0 && line_then(0, "status disconnected binance: user data stream lost: ",
+                                "status ready"),
+       "user_down: on_status heard \"disconnected binance: user data stream lost: ...\", then "
+       "ready once the stream was back");
+    ok(fills(full, "0.00100 59000.00 maker") == 1 && heard(full, "filled") == 1,
+       "user_down: after it the strategy heard the whole fill once, and filled (the order "
+       "no longer open at the venue)");
+    ok(fills(part, "0.00100 59000.00 maker") == 1 && heard(part, "partially_filled") == 1,
+       "user_down: ... and the partial fill once, and partially_filled");
+    if (r.late)
+        diag("%s", logs);
+    mock_binance_stop(r.mx);
+}
+
+/* ---- 6. A burst under the rate limits ---- */
 
 #define BURST 100
 #define BURST_RATE 90        /* risk.orders_per_second: its bucket holds 90 */
@@ -977,7 +1057,7 @@ static int holds_secret(const char *text)
     return strstr(text, MOCK_BINANCE_API_KEY) || strstr(text, MOCK_BINANCE_API_SECRET);
 }
 
-/* ---- 6. The venue refuses the key: trading stops ---- */
+/* ---- 7. The venue refuses the key: trading stops ---- */
 
 /* One refusal of the auth class, answered to an order or to a cancel. */
 typedef struct auth_case {
@@ -1177,7 +1257,7 @@ static void test_auth(void)
     mock_binance_stop(r.mx);
 }
 
-/* ---- 7. No user data stream yet ---- */
+/* ---- 8. No user data stream yet ---- */
 
 #define STREAM_REFUSALS 2 /* listenKey requests refused: the set-up retries every 5 s */
 
@@ -1281,11 +1361,12 @@ int main(void)
     write_file(cmd_script, cmd_flow_lua);
     log_set_level(getenv("RUN_DEBUG") ? LOG_DEBUG : LOG_ERROR);
     plan_rejects();
-    plan(8 + 7 + 3 + (int)(nplan + nunknown) + 5 + 7 + 1 + 3 * (int)NAUTH + 3 + 6);
+    plan(8 + 7 + 3 + (int)(nplan + nunknown) + 5 + 5 + 7 + 1 + 3 * (int)NAUTH + 3 + 6);
     test_book();
     test_orders();
     test_reject();
     test_disconnect();
+    test_user_down();
     test_burst();
     test_auth();
     test_stream();

@@ -12,9 +12,10 @@
  *   snapshot; a symbol whose book falls out of step (a gap, a stale
  *   snapshot) gets a new one. With keys: POST /api/v3/userDataStream and
  *   the user stream ws_url/ws/<listenKey>, kept alive every 30 minutes;
- *   after it reconnects, open orders and balances are asked again so a fill
- *   during the drop is not missed. Each stream's connection is replaced by
- *   a planned reconnect before Binance's 24-hour limit (ws_max_age_s).
+ *   while it is down after having been up the venue is DISCONNECTED, so
+ *   the host reconciles it once it is back (a fill during the drop is not
+ *   missed). Each stream's connection is replaced by a planned reconnect
+ *   before Binance's 24-hour limit (ws_max_age_s).
  *
  * query_order: GET /api/v3/order by lutra's id, then the order's trades
  * (GET /api/v3/myTrades) as FILLs, then the STATUS that ends the answer.
@@ -22,8 +23,9 @@
  * The venue's state (emit_state) is what stands in the way of trading,
  * worst first: trading stopped (the venue refused the key, its signature
  * or the account's permissions on a signed request), exchangeInfo not in,
- * the market stream down, with keys no user data stream (fills would be
- * learned only by reconciliation), a book waiting for its snapshot. READY
+ * the market stream down, with keys the user data stream lost after it
+ * was up (DISCONNECTED) or not up yet (fills would be learned only by
+ * reconciliation), a book waiting for its snapshot. READY
  * when nothing does; the engine refuses orders with the reason otherwise.
  *
  * Every REST call goes through one FIFO queue: the weight tracker
@@ -313,9 +315,14 @@ static void venue_update(bn_live *L)
     } else if (!L->market_open) {
         feed_state(L, L->market_why[0] ? LUTRA_FEED_DISCONNECTED : LUTRA_FEED_CONNECTING,
                    L->market_why[0] ? L->market_why : "opening the market stream");
-    } else if (L->keyed && !L->user_up) {
+    } else if (L->keyed && !L->user_up && !L->user_opened) {
         snprintf(why, sizeof why, "binance: no user data stream yet: %s", L->user_why);
         feed_state(L, LUTRA_FEED_SYNCING, why);
+    } else if (L->keyed && !L->user_up) {
+        /* Reports sent while it is down are lost: DISCONNECTED has the
+         * host reconcile the venue once it is READY again. */
+        snprintf(why, sizeof why, "binance: user data stream lost: %s", L->user_why);
+        feed_state(L, LUTRA_FEED_DISCONNECTED, why);
     } else if (synced < L->nsyms) {
         feed_state(L, LUTRA_FEED_SYNCING, "waiting for depth snapshots");
     } else {
@@ -1683,11 +1690,9 @@ static void on_user_state(void *ud, const lutra_ws_status *st)
     bn_live *L = ud;
 
     if (st->state == LUTRA_WS_OPEN) {
-        /* What happened while it was down is only in REST. */
-        if (L->user_opened) {
-            call_add(L, CALL_OPEN_ORDERS, 0, NULL);
-            call_add(L, CALL_ACCOUNT, 0, NULL);
-        }
+        /* What happened while it was down is only in REST: the host asks
+         * for it (query_orders, query_order, query_balances) once the
+         * venue, DISCONNECTED meanwhile, is READY. */
         L->user_opened = 1;
         L->user_up = 1;
         L->user_why[0] = '\0';

@@ -294,7 +294,7 @@ int mock_fault_parse(const char *kind, const char *value, const char *count, moc
                      char *err, size_t errlen)
 {
     static const char *const names[] = {"clear", "drop", "delay", "gap", "status", "silent",
-                                        "reject"};
+                                        "reject", "user_down"};
     char *end;
 
     memset(out, 0, sizeof *out);
@@ -304,7 +304,7 @@ int mock_fault_parse(const char *kind, const char *value, const char *count, moc
             out->kind = (int)i;
     if (out->kind < 0) {
         snprintf(err, errlen, "fault kind '%s': not one of clear, drop, delay, gap, status, "
-                 "silent, reject", kind ? kind : "(none)");
+                 "silent, reject, user_down", kind ? kind : "(none)");
         return -1;
     }
     out->value = value ? strtol(value, &end, 10) : 0;
@@ -417,6 +417,7 @@ static int fault_locked(mock_binance *mx, const mock_fault *f, char *err, size_t
         mx->silent = 0;
         mx->nrejects = 0;
         mws_set_silent(mx->ws, 0);
+        mws_set_user_down(mx->ws, 0);
         release_silenced(mx);
         return 0;
     case MOCK_FAULT_DROP:
@@ -444,6 +445,9 @@ static int fault_locked(mock_binance *mx, const mock_fault *f, char *err, size_t
         mws_set_silent(mx->ws, mx->silent);
         if (!mx->silent)
             release_silenced(mx);
+        return 0;
+    case MOCK_FAULT_USER_DOWN:
+        mws_set_user_down(mx->ws, f->value != 0);
         return 0;
     case MOCK_FAULT_REJECT: {
         mock_reject rq = {.on = MOCK_REJECT_ORDER, .code = f->value, .count = f->count};

@@ -44,16 +44,18 @@ typedef struct mock_binance_options {
 } mock_binance_options;
 
 enum mock_fault_kind {
-    MOCK_FAULT_CLEAR = 0, /* undo delay, status and silent */
+    MOCK_FAULT_CLEAR = 0, /* undo delay, status, silent and user_down */
     MOCK_FAULT_DROP,      /* close every REST and WebSocket connection now */
     MOCK_FAULT_DELAY,     /* answer REST requests `value` ms late (0: on time) */
     MOCK_FAULT_GAP,       /* skip one depth update id: the next diff's U is u + 2 */
     MOCK_FAULT_STATUS,    /* answer the next `count` REST requests with HTTP `value` */
     MOCK_FAULT_SILENT,    /* value 1: accept connections, answer nothing; 0: resume */
-    MOCK_FAULT_REJECT     /* answer the next `count` new orders with error code `value` (its */
+    MOCK_FAULT_REJECT,    /* answer the next `count` new orders with error code `value` (its */
                           /*   sign does not matter) and its message in errors.md; rejects */
                           /*   given in turn queue up, first given first used */
                           /*   (mock_binance_reject_as: other requests, other answers) */
+    MOCK_FAULT_USER_DOWN  /* value 1: the user data streams alone down (closed, refused, */
+                          /*   their reports lost); 0: accepted again */
 };
 
 typedef struct mock_fault {

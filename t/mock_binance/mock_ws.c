@@ -38,6 +38,7 @@ typedef struct mconn {
     struct lws *wsi;
     struct mconn *prev, *next;
     int combined;
+    int user; /* a user data stream */
     int closing;
     int nsubs;
     char match[MWS_MAX_SUBS][MWS_NAME_MAX]; /* the name published */
@@ -50,6 +51,7 @@ struct mws {
     pthread_t thread;
     int port;
     atomic_int stop, silent, drop, connections;
+    atomic_int user_down, drop_user; /* the user_down fault; its drop to do */
     atomic_uint_fast64_t accepted, user_accepted;
     pthread_mutex_t lock; /* guards queue and keys */
     mmsg *queue_head, *queue_tail;
@@ -125,17 +127,20 @@ static int established(mws *w, struct lws *wsi, mconn *c)
     } else {
         return -1;
     }
+    for (int i = 0; i < c->nsubs; i++)
+        c->user |= strcmp(c->match[i], MEXCH_USER_STREAM) == 0;
+    if (c->user && atomic_load(&w->user_down)) {
+        c->wsi = NULL; /* refused: never linked, nothing for closed() to undo */
+        return -1;
+    }
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
     w->conns = c;
     atomic_fetch_add(&w->connections, 1);
     atomic_fetch_add(&w->accepted, 1);
-    for (int i = 0; i < c->nsubs; i++)
-        if (strcmp(c->match[i], MEXCH_USER_STREAM) == 0) {
-            atomic_fetch_add(&w->user_accepted, 1);
-            break;
-        }
+    if (c->user)
+        atomic_fetch_add(&w->user_accepted, 1);
     return 0;
 }
 
@@ -196,12 +201,12 @@ static void distribute(mws *w)
         msg_unref(m);
         m = next;
     }
-    if (atomic_exchange(&w->drop, 0)) {
-        for (mconn *c = w->conns; c; c = c->next) {
+    int drop = atomic_exchange(&w->drop, 0), drop_user = atomic_exchange(&w->drop_user, 0);
+    for (mconn *c = w->conns; c && (drop || drop_user); c = c->next)
+        if (drop || c->user) {
             c->closing = 1;
             lws_callback_on_writable(c->wsi);
         }
-    }
 }
 
 static int write_one(mconn *c, const mqent *e)
@@ -430,6 +435,15 @@ void mws_drop_all(mws *w)
 {
     atomic_store(&w->drop, 1);
     lws_cancel_service(w->ctx);
+}
+
+void mws_set_user_down(mws *w, int on)
+{
+    atomic_store(&w->user_down, on ? 1 : 0);
+    if (on) {
+        atomic_store(&w->drop_user, 1);
+        lws_cancel_service(w->ctx);
+    }
 }
 
 void mws_set_silent(mws *w, int on)

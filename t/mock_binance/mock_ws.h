@@ -48,6 +48,10 @@ int mws_listen_key(mws *w, char *out, size_t cap);
  * handshake, sends no data and answers no ping. */
 void mws_drop_all(mws *w);
 void mws_set_silent(mws *w, int on);
+/* The user data streams alone down (1): those open are closed, new ones
+ * refused at the upgrade, and what is published to them meanwhile is lost
+ * (no connection listens), as on Binance; 0: accepted again. */
+void mws_set_user_down(mws *w, int on);
 
 /* Connections open now. */
 int mws_connections(const mws *w);

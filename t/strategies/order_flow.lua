@@ -22,6 +22,7 @@
 --   reject      params.count limit buys one after the other ("1", "2", ...),
 --               each sent once the last was answered, or after wait_ms
 --   disconnect  two resting buys at the same price ("full", then "partial")
+--   user_down   the same two
 --   burst       params.count resting buys at once ("1", "2", ...)
 local S = { params = { log = "", scenario = "", symbol = "BTCUSDT",
                        qty = 0.001, rest_price = 59000,
@@ -90,16 +91,19 @@ end
 
 -- ---- The scenarios' first move, once the account can trade ----
 
+local function two_resting_buys(ctx)
+  limit_buy(ctx, "full", ctx.params.rest_price)
+  limit_buy(ctx, "partial", ctx.params.rest_price, 3 * ctx.params.qty)
+  say("done")
+end
+
 local first_moves = {
   orders = function(ctx)
     limit_buy(ctx, "partial", ctx.params.cross_price, ctx.params.cross_qty)
   end,
   reject = send_next,
-  disconnect = function(ctx)
-    limit_buy(ctx, "full", ctx.params.rest_price)
-    limit_buy(ctx, "partial", ctx.params.rest_price, 3 * ctx.params.qty)
-    say("done")
-  end,
+  disconnect = two_resting_buys,
+  user_down = two_resting_buys,
   burst = function(ctx)
     for i = 1, ctx.params.count do
       limit_buy(ctx, tostring(i), ctx.params.low_price)
