@@ -13,6 +13,8 @@
  *   - a resting order filled by market flow is reported from the stream;
  *   - malformed reports on the user stream change nothing; a fill refused
  *     for one is reported when the trade is told again, whole, and once;
+ *   - a self-trade: one trade id, the buy's fill and the sell's; an order
+ *     expired by self-trade prevention: EXPIRED, no fill;
  *   - a depth gap: SYNCING, then READY after a new snapshot;
  *   - a drop: DISCONNECTED, the streams reconnect, READY; the open order
  *     is listed when asked (the host's reconciliation);
@@ -421,23 +423,31 @@ static void test_stream_fill(void)
     ok(run_until(has_more_balances, &balances), "outboundAccountPosition reported balances");
 }
 
-/* An executionReport of a TRADE for order id, with trade id and last
- * price L as given (any text), the rest as Binance writes it. */
-static void send_trade_report(const char *id, const char *venue_id, const char *trade_id,
-                              const char *last_price)
+/* An executionReport of order id: side, execution type x, order status
+ * X, trade id and last price L as given (any text), the rest as Binance
+ * writes it. */
+static void send_report(const char *id, const char *side, const char *venue_id, const char *x,
+                        const char *status, const char *trade_id, const char *last_price)
 {
     char json[1024];
     snprintf(json, sizeof json,
              "{\"e\":\"executionReport\",\"E\":1700000000000,\"s\":\"" SYM "\",\"c\":\"%s\","
-             "\"S\":\"BUY\",\"o\":\"LIMIT\",\"f\":\"GTC\",\"q\":\"0.00100000\","
+             "\"S\":\"%s\",\"o\":\"LIMIT\",\"f\":\"GTC\",\"q\":\"0.00100000\","
              "\"p\":\"58000.00000000\",\"P\":\"0.00000000\",\"F\":\"0.00000000\",\"g\":-1,"
-             "\"C\":\"\",\"x\":\"TRADE\",\"X\":\"FILLED\",\"r\":\"NONE\",\"i\":%s,"
+             "\"C\":\"\",\"x\":\"%s\",\"X\":\"%s\",\"r\":\"NONE\",\"i\":%s,"
              "\"l\":\"0.00100000\",\"z\":\"0.00100000\",\"L\":\"%s\",\"n\":\"0.00000000\","
              "\"N\":\"BTC\",\"T\":1700000000000,\"t\":%s,\"I\":1,\"w\":false,\"m\":true,"
              "\"M\":true,\"O\":1700000000000,\"Z\":\"58.00000000\",\"Y\":\"58.00000000\","
              "\"Q\":\"0.00000000\"}",
-             id, venue_id, last_price, trade_id);
+             id, side, x, status, venue_id, last_price, trade_id);
     mock_binance_user_send(mx, json);
+}
+
+/* A buy's TRADE that fills it. */
+static void send_trade_report(const char *id, const char *venue_id, const char *trade_id,
+                              const char *last_price)
+{
+    send_report(id, "BUY", venue_id, "TRADE", "FILLED", trade_id, last_price);
 }
 
 /* Garbage on the user stream changes nothing, and a fill refused for a
@@ -491,6 +501,36 @@ static void test_user_stream_refused(void)
     w.kind = LUTRA_EXEC_CANCELED;
     is_int(plugin_instance_cancel(pi, &o), 0, "cancel taken (the mock's order is open)");
     ok(run_until(has_kind, &w), "CANCELED: the stream went on");
+}
+
+/* Reports the mock's matching never makes, sent as Binance does: a trade
+ * between two of the account's orders (no self-trade prevention) is one
+ * trade id on both sides, and both fills count; an order self-trade
+ * prevention expired (TRADE_PREVENTION, EXPIRED_IN_MATCH) ends EXPIRED
+ * with no fill. */
+static void test_self_trade(void)
+{
+    send_report("self_b", "BUY", "7001", "TRADE", "FILLED", "900000010", "58000.00000000");
+    send_report("self_s", "SELL", "7002", "TRADE", "FILLED", "900000010", "58000.00000000");
+    send_report("stp1", "BUY", "7003", "TRADE_PREVENTION", "EXPIRED_IN_MATCH", "-1",
+                "58000.00000000");
+    want w = {"stp1", LUTRA_EXEC_EXPIRED, 1};
+    ok(run_until(has_kind, &w), "TRADE_PREVENTION: EXPIRED");
+    const lutra_exec *e = find_exec("stp1", LUTRA_EXEC_EXPIRED);
+    ok(e && strcmp(e->reason, "binance: expired by self-trade prevention") == 0 &&
+           count_kind("stp1", LUTRA_EXEC_FILL) == 0,
+       "... for self-trade prevention, with no fill (%s)", e ? e->reason : "none");
+    settle(200);
+    const lutra_exec *b = find_exec("self_b", LUTRA_EXEC_FILL);
+    const lutra_exec *sl = find_exec("self_s", LUTRA_EXEC_FILL);
+    ok(b && sl && strcmp(b->trade_id, "900000010") == 0 &&
+           strcmp(sl->trade_id, "900000010") == 0 && b->side == LUTRA_SIDE_BUY &&
+           sl->side == LUTRA_SIDE_SELL,
+       "a self-trade: the buy's fill and the sell's, one trade id");
+    send_report("self_s", "SELL", "7002", "TRADE", "FILLED", "900000010", "58000.00000000");
+    settle(200);
+    is_int((int)(count_kind("self_b", LUTRA_EXEC_FILL) + count_kind("self_s", LUTRA_EXEC_FILL)),
+           2, "... each once, the sell's told again");
 }
 
 static int gap_then_ready(const void *ud)
@@ -860,6 +900,7 @@ int main(void)
     test_reject();
     test_stream_fill();
     test_user_stream_refused();
+    test_self_trade();
     test_gap();
     test_drop();
     test_queries();

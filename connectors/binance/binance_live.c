@@ -40,8 +40,8 @@
  * between calls, so the steady state allocates nothing.
  *
  * A fill or state heard both in a REST answer and on the user stream is
- * reported once: trade ids and order states seen lately are remembered in
- * two small rings.
+ * reported once: trades (symbol, trade id, side) and order states seen
+ * lately are remembered in two small rings.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -213,15 +213,17 @@ static int order_mark(bn_live *L, const char *id, uint8_t flag)
 }
 
 /*
- * Whether the fill of (sym, trade id) was reported lately: non-zero once
- * it was. Set it only when the fill is reported: a fill refused (a field
- * malformed, or not at the instrument's scales) is not taken as told, so
- * that another report of the trade, whole, still gets through.
+ * Whether our side's fill of (sym, trade id) was reported lately: non-zero
+ * once it was. Both sides of a trade between two of the account's orders
+ * (no self-trade prevention) carry the same trade id: the side tells the
+ * two fills apart. Set it only when the fill is reported: a fill refused (a
+ * field malformed, or not at the instrument's scales) is not taken as
+ * told, so that another report of the trade, whole, still gets through.
  */
-static uint8_t *trade_reported(bn_live *L, size_t sym, int64_t id)
+static uint8_t *trade_reported(bn_live *L, size_t sym, int side, int64_t id)
 {
     uint8_t key[sizeof(uint64_t) + sizeof id];
-    uint64_t sym64 = sym;
+    uint64_t sym64 = (uint64_t)sym << 1 | (side == LUTRA_SIDE_SELL);
 
     memcpy(key, &sym64, sizeof sym64);
     memcpy(key + sizeof sym64, &id, sizeof id);
@@ -1020,7 +1022,7 @@ static int on_rest_fill(void *ud, const bn_order_state *o, const bn_fill *f)
     lutra_exec x;
 
     report_state(L, ls, LUTRA_EXEC_ACCEPTED, k->order.id, o->order_id, ts, NULL);
-    uint8_t *reported = trade_reported(L, k->sym, f->trade_id);
+    uint8_t *reported = trade_reported(L, k->sym, k->order.side, f->trade_id);
     if (*reported)
         return 0;
     exec_init(&x, LUTRA_EXEC_FILL, k->order.id, ts);
@@ -1277,7 +1279,8 @@ static int on_query_trade(void *ud, const bn_trade *t)
     }
     k->trades_qty += x.qty;
     x.filled = k->trades_qty;
-    *trade_reported(L, k->sym, t->fill.trade_id) = 1; /* the user stream need not tell it again */
+    /* the user stream need not tell it again */
+    *trade_reported(L, k->sym, x.side, t->fill.trade_id) = 1;
     exec_emit(L, &x, ls);
     return 0;
 }
@@ -1571,7 +1574,7 @@ static void user_fill(user_msg *m, live_sym *ls, const char *id, int64_t venue_i
 
     if (user_i64(m, "t", &trade_id) != 0)
         return;
-    uint8_t *reported = trade_reported(L, (size_t)(ls - L->syms), trade_id);
+    uint8_t *reported = trade_reported(L, (size_t)(ls - L->syms), side, trade_id);
     if (*reported)
         return;
     exec_init(&x, LUTRA_EXEC_FILL, id, ts);
@@ -1622,6 +1625,11 @@ static void on_execution_report(user_msg *m)
         report_state(L, ls, LUTRA_EXEC_CANCELED, order, venue_id, ts, "canceled at the venue");
     } else if (strcmp(x, "EXPIRED") == 0) {
         report_state(L, ls, LUTRA_EXEC_EXPIRED, order, venue_id, ts, "binance: expired");
+    } else if (strcmp(x, "TRADE_PREVENTION") == 0) {
+        /* Status EXPIRED_IN_MATCH: it would have traded with the account's
+         * own order; nothing was executed by it ("l" is what was prevented). */
+        report_state(L, ls, LUTRA_EXEC_EXPIRED, order, venue_id, ts,
+                     "binance: expired by self-trade prevention");
     } else if (strcmp(x, "REJECTED") == 0) {
         snprintf(reason, sizeof reason, "binance: rejected (%s)", why);
         report_state(L, ls, LUTRA_EXEC_REJECTED, order, venue_id, ts, reason);
