@@ -467,9 +467,11 @@ static void test_book(void)
        "book: after a gap on_status went syncing, then ready, and the book equals the mock's");
     ok(line_then(0, "status disconnected", "status ready") != NULL,
        "book: after a drop on_status went disconnected, then ready");
-    ok(line_then(0, "status disconnected", "status syncing") && book_seen.after_drop,
-       "book: ... through syncing, and once ready the book (moved while down) equals the "
-       "mock's");
+    /* Syncing shows between the two only when the user data stream, lost
+     * too, is back before the books: the venue is disconnected until it is. */
+    ok(book_seen.after_drop,
+       "book: ... and once ready the book (moved while down: only a new snapshot has it) "
+       "equals the mock's");
     ok(book_seen.after_drop_moved,
        "book: after the next diff the book equals the mock's, the changes made while down "
        "included");
