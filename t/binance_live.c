@@ -23,6 +23,8 @@
  *     venue does not know (STATUS rejected, -2013), and one the venue's
  *     rate limit refuses (STATUS pending_new: still unknown); the weight
  *     each costs is what the mock counted;
+ *   - a submit whose outcome is unknown (-1007): asked about by itself; the
+ *     question failing (-1000), asked again, and settled;
  *   - planned reconnects (a second instance with ws_max_age_s 0.8): both
  *     streams are replaced again and again while the market moves and
  *     resting orders fill; no depth diff is lost or applied twice (no
@@ -790,6 +792,39 @@ static void test_query_unknown(void)
        "asked again after the back-off, the venue answers");
 }
 
+/* A submit whose answer leaves its outcome unknown (-1007, HTTP 500) is
+ * asked about a second later; that question failing too (-1000), it is
+ * asked again two seconds on, and the venue's answer settles it. */
+static void test_outcome_asked_again(void)
+{
+    char err[256];
+    mock_reject on_order = {.on = MOCK_REJECT_ORDER, .code = -1007, .count = 1};
+    mock_reject on_query = {.on = MOCK_REJECT_QUERY, .code = -1000, .count = 1};
+    lutra_order o = order("lost1", LUTRA_SIDE_BUY, LUTRA_TYPE_LIMIT, 5800000, 100);
+    want first = {"lost1", LUTRA_EXEC_STATUS, 1}, second = {"lost1", LUTRA_EXEC_STATUS, 2};
+
+    if (mock_binance_reject_as(mx, &on_order, err, sizeof err) != 0 ||
+        mock_binance_reject_as(mx, &on_query, err, sizeof err) != 0)
+        bail_out("reject: %s", err);
+    is_int(plugin_instance_submit(pi, &o), 0, "a buy whose answer will be -1007 (a timeout)");
+    ok(run_until(has_kind, &first), "asked about: STATUS");
+    const lutra_exec *x = find_exec("lost1", LUTRA_EXEC_STATUS);
+    ok(x && x->status == LUTRA_ORDER_PENDING_NEW && strstr(x->reason, "still unknown") &&
+           strstr(x->reason, "-1000") && count_kind("lost1", LUTRA_EXEC_REJECTED) == 0,
+       "the question failed: pending_new, still unknown (%s)", x ? x->reason : "none");
+    ok(run_until(has_kind, &second), "asked again by itself: a second STATUS");
+    const lutra_exec *y = NULL;
+    for (size_t i = 0; i < R.nexec; i++)
+        if (R.execs[i].kind == LUTRA_EXEC_STATUS && !strcmp(R.execs[i].order_id, "lost1"))
+            y = &R.execs[i];
+    ok(y && y != x && y->status == LUTRA_ORDER_REJECTED && strstr(y->reason, "does not know"),
+       "the venue does not know it: rejected (%s)", y ? y->reason : "none");
+    mock_binance_stats st;
+    mock_binance_get_stats(mx, &st);
+    ok(count_kind("lost1", LUTRA_EXEC_ACCEPTED) == 0 && st.client_id_reuses == 0,
+       "never resent");
+}
+
 /* ---- Planned reconnects ---- */
 
 typedef struct replaced {
@@ -908,6 +943,7 @@ int main(void)
     test_query_partial();
     test_query_canceled();
     test_query_unknown();
+    test_outcome_asked_again();
     test_planned_reconnect();
 
     plugin_instance_destroy(pi);

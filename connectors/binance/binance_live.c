@@ -68,6 +68,7 @@
 #define SPARE_CALLS_MAX 64     /* call slots kept for reuse; more are freed */
 #define UNKNOWN_MAX 32         /* orders whose outcome is being settled */
 #define UNKNOWN_ASK_MS 1000    /* how long the venue gets to take such an order */
+#define UNKNOWN_ASK_MAX_MS 60000 /* the longest wait before asking again */
 
 enum call_kind {
     CALL_TIME = 1,
@@ -107,6 +108,9 @@ typedef struct bn_call {
     bn_order_state state;
     int64_t from_trade_id;
     int64_t trades_qty;
+    /* QUERY_ORDER, MY_TRADES asking about an order whose submit got no
+     * clear answer: the wait before asking again if this try fails. */
+    int64_t outcome_wait_ms;
 } bn_call;
 
 typedef struct live_sym {
@@ -126,6 +130,8 @@ typedef struct live_unknown {
     lutra_order order;
     size_t sym;
     int used;
+    int64_t due_ns;  /* when to ask */
+    int64_t wait_ms; /* how long it waited for this ask */
 } live_unknown;
 
 /* A stream's age: at ws_max_age_ms it is replaced by a planned reconnect. */
@@ -157,6 +163,7 @@ struct bn_live {
     uint64_t keepalive_timer;
     live_unknown unknown[UNKNOWN_MAX];
     uint64_t unknown_timer;
+    int64_t unknown_due_ns; /* when unknown_timer fires */
     lutra_ws *market_ws, *user_ws;
     int64_t ws_max_age_ms;
     stream_age market_age, user_age;
@@ -412,6 +419,7 @@ static bn_call *call_take(bn_live *L)
     memset(&k->state, 0, sizeof k->state);
     k->from_trade_id = 0;
     k->trades_qty = 0;
+    k->outcome_wait_ms = 0;
     return k;
 }
 
@@ -724,21 +732,50 @@ static int call_has_symbol(int kind)
  * After UNKNOWN_ASK_MS (the venue has had time to take it) it is asked
  * about by its id (query_order): its fills if any, then the STATUS that
  * ends the answer and settles it in the host; one the venue does not know
- * ends rejected. Never resent.
+ * ends rejected. Never resent. A question that fails is asked again, each
+ * wait twice the last, up to UNKNOWN_ASK_MAX_MS: nobody else would ask.
  */
+static void cancel_timer(bn_live *L, uint64_t *id);
+static void outcome_arm(bn_live *L);
+
 static void outcome_ask(void *ud)
 {
     bn_live *L = ud;
+    int64_t now = L->api->now(L->h);
 
     L->unknown_timer = 0;
-    for (size_t i = 0; i < UNKNOWN_MAX; i++)
-        if (L->unknown[i].used) {
-            L->unknown[i].used = 0;
-            call_add(L, CALL_QUERY_ORDER, L->unknown[i].sym, &L->unknown[i].order);
+    for (size_t i = 0; i < UNKNOWN_MAX; i++) {
+        live_unknown *u = &L->unknown[i];
+        if (!u->used || u->due_ns > now)
+            continue;
+        u->used = 0;
+        bn_call *k = call_queue(L, CALL_QUERY_ORDER, u->sym, &u->order);
+        if (k) {
+            k->outcome_wait_ms = u->wait_ms;
+            call_start(k);
         }
+    }
+    outcome_arm(L);
 }
 
-static void outcome_later(bn_live *L, size_t sym, const lutra_order *o)
+/* The timer for the first ask due. */
+static void outcome_arm(bn_live *L)
+{
+    int64_t first = INT64_MAX, now = L->api->now(L->h);
+
+    for (size_t i = 0; i < UNKNOWN_MAX; i++)
+        if (L->unknown[i].used && L->unknown[i].due_ns < first)
+            first = L->unknown[i].due_ns;
+    if (L->unknown_timer && L->unknown_due_ns <= first)
+        return;
+    cancel_timer(L, &L->unknown_timer);
+    if (first == INT64_MAX)
+        return;
+    L->unknown_due_ns = first;
+    L->unknown_timer = L->api->timer_add(L->h, first > now ? first - now : 0, 0, outcome_ask, L);
+}
+
+static void outcome_later(bn_live *L, size_t sym, const lutra_order *o, int64_t wait_ms)
 {
     for (size_t i = 0; i < UNKNOWN_MAX; i++) {
         live_unknown *u = &L->unknown[i];
@@ -747,12 +784,17 @@ static void outcome_later(bn_live *L, size_t sym, const lutra_order *o)
         u->order = *o;
         u->sym = sym;
         u->used = 1;
-        if (!L->unknown_timer)
-            L->unknown_timer =
-                L->api->timer_add(L->h, UNKNOWN_ASK_MS * MS_NS, 0, outcome_ask, L);
+        u->wait_ms = wait_ms;
+        u->due_ns = L->api->now(L->h) + wait_ms * MS_NS;
+        outcome_arm(L);
         return;
     }
-    call_add(L, CALL_QUERY_ORDER, sym, o); /* too many at once: ask now */
+    /* Too many at once: ask now. */
+    bn_call *k = call_queue(L, CALL_QUERY_ORDER, sym, o);
+    if (k) {
+        k->outcome_wait_ms = wait_ms;
+        call_start(k);
+    }
 }
 
 /*
@@ -823,7 +865,7 @@ static void call_fail(bn_call *k, int cls, const char *reason)
     switch (k->kind) {
     case CALL_NEW_ORDER:
         if (cls == BN_ERR_OUTCOME_UNKNOWN) {
-            outcome_later(L, k->sym, &k->order);
+            outcome_later(L, k->sym, &k->order, UNKNOWN_ASK_MS);
             break;
         }
         report_state(L, ls, LUTRA_EXEC_REJECTED, k->order.id, 0, t, reason);
@@ -1183,6 +1225,14 @@ static void query_end(bn_call *k, uint8_t status, const char *why, const char *d
     x.qty = k->order.qty;
     snprintf(x.reason, sizeof x.reason, "%s: %s", why, detail);
     exec_emit(L, &x, &L->syms[k->sym]);
+    if (status == LUTRA_ORDER_PENDING_NEW && k->outcome_wait_ms > 0) {
+        int64_t wait = k->outcome_wait_ms * 2;
+        if (wait > UNKNOWN_ASK_MAX_MS)
+            wait = UNKNOWN_ASK_MAX_MS;
+        L->api->log(L->h, LUTRA_LOG_WARN, "order %s: its outcome is still unknown, asked "
+                    "again in %" PRId64 " ms", k->order.id, wait);
+        outcome_later(L, k->sym, &k->order, wait);
+    }
 }
 
 static void query_failed(bn_call *k, int cls, const char *reason)
@@ -1223,6 +1273,7 @@ static int query_trades(bn_call *k, int64_t from_id)
     next->state = k->state;
     next->from_trade_id = from_id;
     next->trades_qty = k->trades_qty;
+    next->outcome_wait_ms = k->outcome_wait_ms;
     call_start(next);
     return 0;
 }

@@ -328,8 +328,9 @@ static int reject_locked(mock_binance *mx, const mock_reject *rq, char *err, siz
     const merr_doc *doc = code ? merr_find(code) : NULL;
     mreject *r;
 
-    if (rq->on < MOCK_REJECT_ORDER || rq->on > MOCK_REJECT_LISTEN_KEY) {
-        snprintf(err, errlen, "fault reject: 'on' %d is not order, cancel or listenKey", rq->on);
+    if (rq->on < MOCK_REJECT_ORDER || rq->on > MOCK_REJECT_QUERY) {
+        snprintf(err, errlen, "fault reject: 'on' %d is not order, cancel, listenKey or query",
+                 rq->on);
         return -1;
     }
     if (code && !doc && !rq->msg) {
@@ -367,6 +368,7 @@ static int reject_kind(const mrest_route *r)
     if (!strcmp(r->path, "/api/v3/order"))
         return !strcmp(r->method, "POST")     ? MOCK_REJECT_ORDER
                : !strcmp(r->method, "DELETE") ? MOCK_REJECT_CANCEL
+               : !strcmp(r->method, "GET")    ? MOCK_REJECT_QUERY
                                               : -1;
     if (!strcmp(r->path, "/api/v3/userDataStream") && !strcmp(r->method, "POST"))
         return MOCK_REJECT_LISTEN_KEY;
@@ -586,11 +588,11 @@ static int is_loopback(struct evhttp_request *req)
 }
 
 /* /mock/fault?kind=reject&value=&count=, with msg=, status= and
- * on=order|cancel|listenKey. @return 0, or -1 with err. */
+ * on=order|cancel|listenKey|query. @return 0, or -1 with err. */
 static int control_reject(mock_binance *mx, const struct evkeyvalq *q, const mock_fault *f,
                           char *err, size_t errlen)
 {
-    static const char *const ons[] = {"order", "cancel", "listenKey"};
+    static const char *const ons[] = {"order", "cancel", "listenKey", "query"};
     const char *on = evhttp_find_header(q, "on"), *status = evhttp_find_header(q, "status");
     mock_reject rq = {.on = on ? -1 : MOCK_REJECT_ORDER, .code = f->value, .count = f->count,
                       .msg = evhttp_find_header(q, "msg")};
@@ -600,7 +602,8 @@ static int control_reject(mock_binance *mx, const struct evkeyvalq *q, const moc
         if (!strcmp(on, ons[i]))
             rq.on = (int)i;
     if (rq.on < 0) {
-        snprintf(err, errlen, "fault reject: on '%s' is not order, cancel or listenKey", on);
+        snprintf(err, errlen, "fault reject: on '%s' is not order, cancel, listenKey or query",
+                 on);
         return -1;
     }
     if (status) {

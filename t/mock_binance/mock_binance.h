@@ -145,7 +145,8 @@ int mock_binance_reject(mock_binance *mx, long code, long count, const char *msg
 enum mock_reject_on {
     MOCK_REJECT_ORDER = 0,   /* "order": POST /api/v3/order, new orders (the default) */
     MOCK_REJECT_CANCEL,      /* "cancel": DELETE /api/v3/order */
-    MOCK_REJECT_LISTEN_KEY   /* "listenKey": POST /api/v3/userDataStream */
+    MOCK_REJECT_LISTEN_KEY,  /* "listenKey": POST /api/v3/userDataStream */
+    MOCK_REJECT_QUERY        /* "query": GET /api/v3/order, one order asked by its id */
 };
 
 /* A reject of any of those requests, answered after its weight, key and
