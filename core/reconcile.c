@@ -53,6 +53,7 @@ struct reconcile {
     int64_t wait_ns;
     unsigned attempts;
     int adopt;                 /* orders placed by hand become lutra's */
+    int again;                 /* a disconnect during this pass: one more after it */
     int64_t cutoff;            /* orders created after it are not asked about */
 };
 
@@ -90,8 +91,10 @@ void reconcile_free(reconcile *r)
 
 void reconcile_again(reconcile *r)
 {
-    if (r->phase != PHASE_DONE)
-        return; /* the one under way will see what happened */
+    if (r->phase != PHASE_DONE) {
+        r->again = 1; /* reconcile_finish starts over */
+        return;
+    }
     r->phase = PHASE_IDLE;
     r->wait_ns = RECONCILE_FIRST_WAIT_NS;
     r->cutoff = engine_now(r->e);
@@ -332,10 +335,19 @@ static void reconcile_ask_balances(reconcile *r)
 
 static void reconcile_finish(reconcile *r)
 {
+    r->settle = NULL;
+    if (r->again) {
+        /* Its list may predate the drop: a fill meanwhile would be missed. */
+        r->again = 0;
+        r->cutoff = engine_now(r->e);
+        log_write(LOG_INFO, "reconcile", "venue disconnected during the reconciliation: "
+                  "asking again venue=%s", r->venue);
+        reconcile_start(r);
+        return;
+    }
     if (r->deadline)
         loop_timer_cancel(r->deadline);
     r->deadline = NULL;
-    r->settle = NULL;
     r->phase = PHASE_DONE;
     log_write(LOG_INFO, "reconcile", "venue reconciled venue=%s open_orders=%zu attempts=%u",
               r->venue, oms_open_count(engine_oms(r->e), -1), r->attempts);

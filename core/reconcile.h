@@ -65,7 +65,8 @@ int reconcile_on_status(reconcile *r, const lutra_exec *x);
  * cancels, orders whose answer was lost) is learned the same way, while
  * the strategies run and hear it through their handlers. Orders created
  * from now on are not asked about (they may not have reached the venue
- * yet). Nothing happens while a reconciliation is under way.
+ * yet). One under way (what it heard may be from before the drop) is not
+ * done when it would be: it starts over, its list asked for again.
  */
 void reconcile_again(reconcile *r);
 

@@ -10,7 +10,8 @@
  *   - an order placed by hand: left alone, or adopted when asked to;
  *   - balances asked for last, after every answer; done only then;
  *   - a list that never comes, an answer "still unknown": asked again
- *     after the wait, and done only once answered.
+ *     after the wait, and done only once answered;
+ *   - a disconnect during the pass: a second pass, done only after it.
  * The engine runs without a store here (its durable path is t/restart.t's).
  */
 #include <string.h>
@@ -305,12 +306,47 @@ static void test_asks_again(void)
     reconcile_free(r);
 }
 
+/* A disconnect while the reconciliation runs: its list may predate it, so
+ * once the pass ends another begins; done only after that one, which
+ * finds the fill made meanwhile. */
+static void test_drop_during_reconciliation(void)
+{
+    reconcile *r;
+    lutra_exec x;
+
+    reset();
+    r = reconcile_new(eng, lp, "test", &venue, NULL, on_done);
+    hold("lt6", ORDER_NEW, 100000);
+    reconcile_start(r);
+    x = status_of("lt6", LUTRA_ORDER_NEW, 100000, 0);
+    reconcile_on_status(r, &x);
+    reconcile_again(r); /* the venue dropped, and is back */
+    list_end(r);
+    reconcile_on_balance(r);
+    spin(100);
+    ok(!finished && asked_orders == 2 && asked_balances == 1,
+       "a drop during the pass: not done, the list asked for again");
+    x = status_of("lt6", LUTRA_ORDER_PARTIALLY_FILLED, 100000, 40000);
+    reconcile_on_status(r, &x);
+    list_end(r);
+    ok(was_asked("lt6"), "the fill made meanwhile shows: lt6 asked about");
+    fill("lt6", "T9", 40000);
+    x = status_of("lt6", LUTRA_ORDER_PARTIALLY_FILLED, 100000, 40000);
+    reconcile_on_status(r, &x);
+    is_int(asked_balances, 2, "balances asked for last again");
+    reconcile_on_balance(r);
+    spin(1000);
+    ok(finished == 1 && status("lt6") == ORDER_PARTIALLY_FILLED,
+       "done once, after the second pass, with the fill");
+    reconcile_free(r);
+}
+
 int main(void)
 {
     lutra_instrument def;
     int32_t id;
 
-    plan(31);
+    plan(37);
     if (!(lp = loop_new(err, sizeof err)) || !(reg = instrument_registry_new()) ||
         instrument_define(&def, "test", "BTCUSDT", "BTC", "USDT", "0.01", "0.00001", NULL, NULL,
                           err, sizeof err) != 0 ||
@@ -320,6 +356,7 @@ int main(void)
     test_settles_every_order();
     test_adopts_when_asked();
     test_asks_again();
+    test_drop_during_reconciliation();
     engine_free(eng);
     instrument_registry_free(reg);
     loop_free(lp);
