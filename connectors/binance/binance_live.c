@@ -738,6 +738,16 @@ static int call_has_symbol(int kind)
 static void cancel_timer(bn_live *L, uint64_t *id);
 static void outcome_arm(bn_live *L);
 
+/* Ask now; wait_ms is what this ask waited, doubled if it fails. */
+static void outcome_query(bn_live *L, size_t sym, const lutra_order *o, int64_t wait_ms)
+{
+    bn_call *k = call_queue(L, CALL_QUERY_ORDER, sym, o);
+    if (k) {
+        k->outcome_wait_ms = wait_ms;
+        call_start(k);
+    }
+}
+
 static void outcome_ask(void *ud)
 {
     bn_live *L = ud;
@@ -749,11 +759,7 @@ static void outcome_ask(void *ud)
         if (!u->used || u->due_ns > now)
             continue;
         u->used = 0;
-        bn_call *k = call_queue(L, CALL_QUERY_ORDER, u->sym, &u->order);
-        if (k) {
-            k->outcome_wait_ms = u->wait_ms;
-            call_start(k);
-        }
+        outcome_query(L, u->sym, &u->order, u->wait_ms);
     }
     outcome_arm(L);
 }
@@ -789,12 +795,7 @@ static void outcome_later(bn_live *L, size_t sym, const lutra_order *o, int64_t 
         outcome_arm(L);
         return;
     }
-    /* Too many at once: ask now. */
-    bn_call *k = call_queue(L, CALL_QUERY_ORDER, sym, o);
-    if (k) {
-        k->outcome_wait_ms = wait_ms;
-        call_start(k);
-    }
+    outcome_query(L, sym, o, wait_ms); /* too many at once: ask now */
 }
 
 /*
