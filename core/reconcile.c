@@ -354,6 +354,19 @@ static void reconcile_finish(reconcile *r)
     r->done(r->ud);
 }
 
+/*
+ * Can x be an entry of the open-order list? While a pass lists, a late
+ * answer to a single-order query of the pass before it (ended by the
+ * deadline) can still come: how the order ended, or that the question
+ * failed (with its reason). Taken as listed, an order that ended would
+ * stay open here and never be asked about.
+ */
+static int reconcile_is_list_entry(const lutra_exec *x)
+{
+    return x->status == LUTRA_ORDER_NEW || x->status == LUTRA_ORDER_PARTIALLY_FILLED ||
+           (x->status == LUTRA_ORDER_PENDING_NEW && !x->reason[0]); /* a plugin before status */
+}
+
 int reconcile_on_status(reconcile *r, const lutra_exec *x)
 {
     order *o;
@@ -366,6 +379,8 @@ int reconcile_on_status(reconcile *r, const lutra_exec *x)
         else
             reconcile_remove_asked(r, x->order_id);
     } else if (r->phase == PHASE_LISTING && x->order_id[0]) {
+        if (!reconcile_is_list_entry(x))
+            return 0; /* a late answer: the caller settles an order it says ended */
         reconcile_listed(r, x);
     } else if (r->phase == PHASE_LISTING) {
         reconcile_listed_all(r);

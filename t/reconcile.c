@@ -11,7 +11,9 @@
  *   - balances asked for last, after every answer; done only then;
  *   - a list that never comes, an answer "still unknown": asked again
  *     after the wait, and done only once answered;
- *   - a disconnect during the pass: a second pass, done only after it.
+ *   - a disconnect during the pass: a second pass, done only after it;
+ *   - a late answer of a pass the deadline ended, heard while the next
+ *     lists: not a list entry.
  * The engine runs without a store here (its durable path is t/restart.t's).
  */
 #include <string.h>
@@ -341,12 +343,43 @@ static void test_drop_during_reconciliation(void)
     reconcile_free(r);
 }
 
+/* An answer to a question of a pass the deadline ended can come while the
+ * next pass lists: it is not a list entry (the caller settles it), so the
+ * order is asked about again, not taken as open. */
+static void test_late_answer(void)
+{
+    reconcile *r;
+    lutra_exec x;
+
+    reset();
+    r = reconcile_new(eng, lp, "test", &venue, NULL, on_done);
+    reconcile_set_wait(r, 50 * MS);
+    hold("lt7", ORDER_NEW, 100000);
+    reconcile_start(r);
+    list_end(r);
+    ok(was_asked("lt7"), "lt7, not listed, asked about");
+    spin(75); /* no answer: the pass starts over */
+    is_int(asked_orders, 2, "no answer in time: the list asked for again");
+    nasked_ids = 0;
+    x = status_of("lt7", LUTRA_ORDER_CANCELED, 100000, 0);
+    snprintf(x.reason, sizeof x.reason, "binance: CANCELED at the venue");
+    is_int(reconcile_on_status(r, &x), 0,
+           "the late answer, while the list is awaited, is left to the caller");
+    x = status_of("lt7", LUTRA_ORDER_PENDING_NEW, 100000, 0);
+    snprintf(x.reason, sizeof x.reason, "query failed, the outcome is still unknown: HTTP 503");
+    is_int(reconcile_on_status(r, &x), 0, "... and so is a late 'still unknown'");
+    list_end(r);
+    ok(was_asked("lt7") && status("lt7") == ORDER_NEW,
+       "lt7 not taken as listed: asked about again");
+    reconcile_free(r);
+}
+
 int main(void)
 {
     lutra_instrument def;
     int32_t id;
 
-    plan(37);
+    plan(44);
     if (!(lp = loop_new(err, sizeof err)) || !(reg = instrument_registry_new()) ||
         instrument_define(&def, "test", "BTCUSDT", "BTC", "USDT", "0.01", "0.00001", NULL, NULL,
                           err, sizeof err) != 0 ||
@@ -357,6 +390,7 @@ int main(void)
     test_adopts_when_asked();
     test_asks_again();
     test_drop_during_reconciliation();
+    test_late_answer();
     engine_free(eng);
     instrument_registry_free(reg);
     loop_free(lp);
