@@ -14,7 +14,8 @@
  *   - malformed reports on the user stream change nothing; a fill refused
  *     for one is reported when the trade is told again, whole, and once;
  *   - a self-trade: one trade id, the buy's fill and the sell's; an order
- *     expired by self-trade prevention: EXPIRED, no fill;
+ *     expired by self-trade prevention: EXPIRED, no fill; a TRADE of no
+ *     quantity whose status is EXPIRED: EXPIRED, no fill;
  *   - a depth gap: SYNCING, then READY after a new snapshot;
  *   - a drop: DISCONNECTED, the streams reconnect, READY; the open order
  *     is listed when asked (the host's reconciliation);
@@ -426,10 +427,11 @@ static void test_stream_fill(void)
 }
 
 /* An executionReport of order id: side, execution type x, order status
- * X, trade id and last price L as given (any text), the rest as Binance
- * writes it. */
+ * X, trade id, last quantity l and last price L as given (any text), the
+ * rest as Binance writes it. */
 static void send_report(const char *id, const char *side, const char *venue_id, const char *x,
-                        const char *status, const char *trade_id, const char *last_price)
+                        const char *status, const char *trade_id, const char *last_qty,
+                        const char *last_price)
 {
     char json[1024];
     snprintf(json, sizeof json,
@@ -437,11 +439,11 @@ static void send_report(const char *id, const char *side, const char *venue_id, 
              "\"S\":\"%s\",\"o\":\"LIMIT\",\"f\":\"GTC\",\"q\":\"0.00100000\","
              "\"p\":\"58000.00000000\",\"P\":\"0.00000000\",\"F\":\"0.00000000\",\"g\":-1,"
              "\"C\":\"\",\"x\":\"%s\",\"X\":\"%s\",\"r\":\"NONE\",\"i\":%s,"
-             "\"l\":\"0.00100000\",\"z\":\"0.00100000\",\"L\":\"%s\",\"n\":\"0.00000000\","
+             "\"l\":\"%s\",\"z\":\"0.00100000\",\"L\":\"%s\",\"n\":\"0.00000000\","
              "\"N\":\"BTC\",\"T\":1700000000000,\"t\":%s,\"I\":1,\"w\":false,\"m\":true,"
              "\"M\":true,\"O\":1700000000000,\"Z\":\"58.00000000\",\"Y\":\"58.00000000\","
              "\"Q\":\"0.00000000\"}",
-             id, side, x, status, venue_id, last_price, trade_id);
+             id, side, x, status, venue_id, last_qty, last_price, trade_id);
     mock_binance_user_send(mx, json);
 }
 
@@ -449,7 +451,7 @@ static void send_report(const char *id, const char *side, const char *venue_id, 
 static void send_trade_report(const char *id, const char *venue_id, const char *trade_id,
                               const char *last_price)
 {
-    send_report(id, "BUY", venue_id, "TRADE", "FILLED", trade_id, last_price);
+    send_report(id, "BUY", venue_id, "TRADE", "FILLED", trade_id, "0.00100000", last_price);
 }
 
 /* Garbage on the user stream changes nothing, and a fill refused for a
@@ -509,19 +511,27 @@ static void test_user_stream_refused(void)
  * between two of the account's orders (no self-trade prevention) is one
  * trade id on both sides, and both fills count; an order self-trade
  * prevention expired (TRADE_PREVENTION, EXPIRED_IN_MATCH) ends EXPIRED
- * with no fill. */
+ * with no fill, and one it left open (NEW) stays open; a TRADE with no
+ * quantity whose status is EXPIRED ends the order, with no fill. */
 static void test_self_trade(void)
 {
-    send_report("self_b", "BUY", "7001", "TRADE", "FILLED", "900000010", "58000.00000000");
-    send_report("self_s", "SELL", "7002", "TRADE", "FILLED", "900000010", "58000.00000000");
-    send_report("stp1", "BUY", "7003", "TRADE_PREVENTION", "EXPIRED_IN_MATCH", "-1",
-                "58000.00000000");
-    want w = {"stp1", LUTRA_EXEC_EXPIRED, 1};
-    ok(run_until(has_kind, &w), "TRADE_PREVENTION: EXPIRED");
+    const char *q = "0.00100000", *p = "58000.00000000";
+
+    send_report("self_b", "BUY", "7001", "TRADE", "FILLED", "900000010", q, p);
+    send_report("self_s", "SELL", "7002", "TRADE", "FILLED", "900000010", q, p);
+    send_report("stp1", "BUY", "7003", "TRADE_PREVENTION", "EXPIRED_IN_MATCH", "-1", q, p);
+    send_report("stp2", "BUY", "7004", "TRADE_PREVENTION", "NEW", "-1", q, p);
+    send_report("lz1", "BUY", "7005", "TRADE", "EXPIRED", "-1", "0.00000000", "0.00000000");
+    want w = {"lz1", LUTRA_EXEC_EXPIRED, 1};
+    ok(run_until(has_kind, &w), "TRADE of no quantity, status EXPIRED: EXPIRED");
+    ok(count_kind("lz1", LUTRA_EXEC_FILL) == 0, "... and no fill");
     const lutra_exec *e = find_exec("stp1", LUTRA_EXEC_EXPIRED);
     ok(e && strcmp(e->reason, "binance: expired by self-trade prevention") == 0 &&
            count_kind("stp1", LUTRA_EXEC_FILL) == 0,
-       "... for self-trade prevention, with no fill (%s)", e ? e->reason : "none");
+       "TRADE_PREVENTION, EXPIRED_IN_MATCH: EXPIRED for self-trade prevention, with no fill "
+       "(%s)", e ? e->reason : "none");
+    ok(count_kind("stp2", LUTRA_EXEC_EXPIRED) + count_kind("stp2", LUTRA_EXEC_FILL) == 0,
+       "TRADE_PREVENTION of an order left open: nothing ends it");
     settle(200);
     const lutra_exec *b = find_exec("self_b", LUTRA_EXEC_FILL);
     const lutra_exec *sl = find_exec("self_s", LUTRA_EXEC_FILL);
@@ -529,7 +539,7 @@ static void test_self_trade(void)
            strcmp(sl->trade_id, "900000010") == 0 && b->side == LUTRA_SIDE_BUY &&
            sl->side == LUTRA_SIDE_SELL,
        "a self-trade: the buy's fill and the sell's, one trade id");
-    send_report("self_s", "SELL", "7002", "TRADE", "FILLED", "900000010", "58000.00000000");
+    send_report("self_s", "SELL", "7002", "TRADE", "FILLED", "900000010", q, p);
     settle(200);
     is_int((int)(count_kind("self_b", LUTRA_EXEC_FILL) + count_kind("self_s", LUTRA_EXEC_FILL)),
            2, "... each once, the sell's told again");

@@ -66,7 +66,6 @@
 #define WS_MAX_AGE_LIMIT_MS (INT64_C(86400) * 1000)
 #define WS_AGE_RETRY_MS 60000 /* a planned reconnect still under way: try again */
 #define SPARE_CALLS_MAX 64     /* call slots kept for reuse; more are freed */
-#define UNKNOWN_MAX 32         /* orders whose outcome is being settled */
 #define UNKNOWN_ASK_MS 1000    /* how long the venue gets to take such an order */
 #define UNKNOWN_ASK_MAX_MS 60000 /* the longest wait before asking again */
 
@@ -125,13 +124,14 @@ typedef struct live_sym {
 enum { ORDER_ACCEPTED = 1, ORDER_DONE = 2 };
 
 /* An order whose submit got no clear answer (a timeout, a 5xx): asked
- * about by its id a little later. */
+ * about by its id a little later, on a timer of its own. */
 typedef struct live_unknown {
+    struct live_unknown *prev, *next;
+    bn_live *L;
     lutra_order order;
     size_t sym;
-    int used;
-    int64_t due_ns;  /* when to ask */
-    int64_t wait_ms; /* how long it waited for this ask */
+    int64_t wait_ms; /* how long it waits for this ask */
+    uint64_t timer;
 } live_unknown;
 
 /* A stream's age: at ws_max_age_ms it is replaced by a planned reconnect. */
@@ -161,9 +161,7 @@ struct bn_live {
     uint64_t kick_timer;
     uint64_t setup_timer;
     uint64_t keepalive_timer;
-    live_unknown unknown[UNKNOWN_MAX];
-    uint64_t unknown_timer;
-    int64_t unknown_due_ns; /* when unknown_timer fires */
+    live_unknown *unknown; /* orders waiting to be asked about */
     lutra_ws *market_ws, *user_ws;
     int64_t ws_max_age_ms;
     stream_age market_age, user_age;
@@ -734,10 +732,8 @@ static int call_has_symbol(int kind)
  * ends the answer and settles it in the host; one the venue does not know
  * ends rejected. Never resent. A question that fails is asked again, each
  * wait twice the last, up to UNKNOWN_ASK_MAX_MS: nobody else would ask.
+ * Each waits on a timer of its own (the host's timers, on one clock).
  */
-static void cancel_timer(bn_live *L, uint64_t *id);
-static void outcome_arm(bn_live *L);
-
 /* Ask now; wait_ms is what this ask waited, doubled if it fails. */
 static void outcome_query(bn_live *L, size_t sym, const lutra_order *o, int64_t wait_ms)
 {
@@ -748,54 +744,56 @@ static void outcome_query(bn_live *L, size_t sym, const lutra_order *o, int64_t 
     }
 }
 
-static void outcome_ask(void *ud)
+static void outcome_unlink(bn_live *L, live_unknown *u)
 {
-    bn_live *L = ud;
-    int64_t now = L->api->now(L->h);
-
-    L->unknown_timer = 0;
-    for (size_t i = 0; i < UNKNOWN_MAX; i++) {
-        live_unknown *u = &L->unknown[i];
-        if (!u->used || u->due_ns > now)
-            continue;
-        u->used = 0;
-        outcome_query(L, u->sym, &u->order, u->wait_ms);
-    }
-    outcome_arm(L);
+    if (u->prev)
+        u->prev->next = u->next;
+    else
+        L->unknown = u->next;
+    if (u->next)
+        u->next->prev = u->prev;
 }
 
-/* The timer for the first ask due. */
-static void outcome_arm(bn_live *L)
+static void outcome_ask(void *ud)
 {
-    int64_t first = INT64_MAX, now = L->api->now(L->h);
+    live_unknown *u = ud;
+    bn_live *L = u->L;
 
-    for (size_t i = 0; i < UNKNOWN_MAX; i++)
-        if (L->unknown[i].used && L->unknown[i].due_ns < first)
-            first = L->unknown[i].due_ns;
-    if (L->unknown_timer && L->unknown_due_ns <= first)
-        return;
-    cancel_timer(L, &L->unknown_timer);
-    if (first == INT64_MAX)
-        return;
-    L->unknown_due_ns = first;
-    L->unknown_timer = L->api->timer_add(L->h, first > now ? first - now : 0, 0, outcome_ask, L);
+    outcome_unlink(L, u);
+    outcome_query(L, u->sym, &u->order, u->wait_ms);
+    free(u);
 }
 
 static void outcome_later(bn_live *L, size_t sym, const lutra_order *o, int64_t wait_ms)
 {
-    for (size_t i = 0; i < UNKNOWN_MAX; i++) {
-        live_unknown *u = &L->unknown[i];
-        if (u->used)
-            continue;
-        u->order = *o;
-        u->sym = sym;
-        u->used = 1;
-        u->wait_ms = wait_ms;
-        u->due_ns = L->api->now(L->h) + wait_ms * MS_NS;
-        outcome_arm(L);
+    live_unknown *u = calloc(1, sizeof *u);
+
+    if (!u || !(u->timer = L->api->timer_add(L->h, wait_ms * MS_NS, 0, outcome_ask, u))) {
+        free(u);
+        L->api->log(L->h, LUTRA_LOG_ERROR, "order %s: no timer to ask about it later: asked "
+                    "now", o->id);
+        outcome_query(L, sym, o, wait_ms);
         return;
     }
-    outcome_query(L, sym, o, wait_ms); /* too many at once: ask now */
+    u->L = L;
+    u->order = *o;
+    u->sym = sym;
+    u->wait_ms = wait_ms;
+    u->next = L->unknown;
+    if (L->unknown)
+        L->unknown->prev = u;
+    L->unknown = u;
+}
+
+/* Stopping: nobody is left to hear the answers. */
+static void outcome_forget(bn_live *L)
+{
+    while (L->unknown) {
+        live_unknown *u = L->unknown;
+        L->api->timer_cancel(L->h, u->timer);
+        outcome_unlink(L, u);
+        free(u);
+    }
 }
 
 /*
@@ -1636,7 +1634,7 @@ static void user_fill(user_msg *m, live_sym *ls, const char *id, int64_t venue_i
     snprintf(x.trade_id, sizeof x.trade_id, "%" PRId64, trade_id);
     /* In the order Binance sends them (l, z, L, n, N): each lookup then
      * goes on from the last, after one scan back for "l". */
-    if (user_fixed(m, ls->s, "l", ls->s->size_scale, &x.qty) != 0 ||
+    if (user_fixed(m, ls->s, "l", ls->s->size_scale, &x.qty) != 0 || x.qty == 0 || /* no fill */
         user_fixed(m, ls->s, "z", ls->s->size_scale, &x.filled) != 0 ||
         user_fixed(m, ls->s, "L", ls->s->price_scale, &x.price) != 0 ||
         user_fixed(m, ls->s, "n", 8, &x.fee) != 0 ||
@@ -1646,19 +1644,33 @@ static void user_fill(user_msg *m, live_sym *ls, const char *id, int64_t venue_i
     exec_emit(L, &x, ls);
 }
 
+/* The report that ends an order whose status is X, or 0: open, or FILLED
+ * (its fills end it). */
+static int status_end_kind(const char *X)
+{
+    if (strcmp(X, "CANCELED") == 0)
+        return LUTRA_EXEC_CANCELED;
+    if (strcmp(X, "EXPIRED") == 0 || strcmp(X, "EXPIRED_IN_MATCH") == 0)
+        return LUTRA_EXEC_EXPIRED;
+    if (strcmp(X, "REJECTED") == 0)
+        return LUTRA_EXEC_REJECTED;
+    return 0;
+}
+
 static void on_execution_report(user_msg *m)
 {
     bn_live *L = m->L;
-    char sym[LUTRA_SYMBOL_MAX], id[BN_CLIENT_ID_MAX], orig[BN_CLIENT_ID_MAX], x[32], side[8],
-        why[64], reason[LUTRA_REASON_SIZE];
+    char sym[LUTRA_SYMBOL_MAX], id[BN_CLIENT_ID_MAX], orig[BN_CLIENT_ID_MAX], x[32], X[32],
+        side[8], why[64], reason[LUTRA_REASON_SIZE];
     int64_t venue_id, t_ms;
+    int end;
 
     m->what = "executionReport";
     if (user_text(m, "s", sym, sizeof sym) != 0 || user_text(m, "c", id, sizeof id) != 0 ||
         user_text(m, "S", side, sizeof side) != 0 ||
         user_text(m, "C", orig, sizeof orig) != 0 || user_text(m, "x", x, sizeof x) != 0 ||
-        user_text(m, "r", why, sizeof why) != 0 || user_i64(m, "i", &venue_id) != 0 ||
-        user_i64(m, "T", &t_ms) != 0)
+        user_text(m, "X", X, sizeof X) != 0 || user_text(m, "r", why, sizeof why) != 0 ||
+        user_i64(m, "i", &venue_id) != 0 || user_i64(m, "T", &t_ms) != 0)
         return;
     live_sym *ls = sym_by_name(L, sym, strlen(sym));
     /* A cancel names itself in "c" and the order in "C". */
@@ -1673,13 +1685,19 @@ static void on_execution_report(user_msg *m)
     } else if (strcmp(x, "TRADE") == 0) {
         report_state(L, ls, LUTRA_EXEC_ACCEPTED, order, venue_id, ts, NULL);
         user_fill(m, ls, order, venue_id, strcmp(side, "SELL") == 0, ts);
+        /* A TRADE can carry the order's end (with "l" 0: no fill). */
+        if ((end = status_end_kind(X)) != 0) {
+            snprintf(reason, sizeof reason, "binance: %s at the venue", X);
+            report_state(L, ls, end, order, venue_id, ts, reason);
+        }
     } else if (strcmp(x, "CANCELED") == 0) {
         report_state(L, ls, LUTRA_EXEC_CANCELED, order, venue_id, ts, "canceled at the venue");
     } else if (strcmp(x, "EXPIRED") == 0) {
         report_state(L, ls, LUTRA_EXEC_EXPIRED, order, venue_id, ts, "binance: expired");
-    } else if (strcmp(x, "TRADE_PREVENTION") == 0) {
-        /* Status EXPIRED_IN_MATCH: it would have traded with the account's
-         * own order; nothing was executed by it ("l" is what was prevented). */
+    } else if (strcmp(x, "TRADE_PREVENTION") == 0 && status_end_kind(X)) {
+        /* It would have traded with the account's own order: expired
+         * (EXPIRED_IN_MATCH); nothing was executed ("l" is what was
+         * prevented). An order still open after it is told by later reports. */
         report_state(L, ls, LUTRA_EXEC_EXPIRED, order, venue_id, ts,
                      "binance: expired by self-trade prevention");
     } else if (strcmp(x, "REJECTED") == 0) {
@@ -2047,7 +2065,7 @@ int bn_live_stop(void *self)
     cancel_timer(L, &L->kick_timer);
     cancel_timer(L, &L->setup_timer);
     cancel_timer(L, &L->keepalive_timer);
-    cancel_timer(L, &L->unknown_timer);
+    outcome_forget(L);
     age_stop(&L->market_age);
     age_stop(&L->user_age);
     for (size_t i = 0; i < L->nsyms; i++) {
