@@ -387,21 +387,20 @@ static void live_on_state(void *ud, int state, const char *reason)
     log_write(state == LUTRA_FEED_DISCONNECTED ? LOG_WARN : LOG_INFO, "run",
               "venue state venue=%s state=%s reason=\"%s\"", v->cv->name, live_state_name(state),
               reason ? reason : "");
-    if (live_swap_on_state(v, state)) {
-        live_arm(lv);
-        return;
-    }
-    engine_set_venue_state(lv->eng, v->cv->name, state, reason);
+    /* Reports may have been lost, even while a reload mutes the state. */
+    if (state == LUTRA_FEED_DISCONNECTED)
+        v->lost = 1;
+    int muted = live_swap_on_state(v, state);
+    if (!muted)
+        engine_set_venue_state(lv->eng, v->cv->name, state, reason);
     /* Syncing: its instruments are known (the books are not yet), so its
      * records can come back and the reconciliation begin; strategies then
      * start before the first book, as in a backtest. */
-    if ((state == LUTRA_FEED_SYNCING || state == LUTRA_FEED_READY) && !v->restored &&
+    if (!muted && (state == LUTRA_FEED_SYNCING || state == LUTRA_FEED_READY) && !v->restored &&
         lv->journal)
         live_venue_restore(v);
     /* Back after a disconnect: what the venue did meanwhile (fills missed
      * by the user stream, orders whose answer was lost) is reconciled. */
-    if (state == LUTRA_FEED_DISCONNECTED)
-        v->lost = 1;
     else if (state == LUTRA_FEED_READY && v->lost && v->rec) {
         v->lost = 0;
         v->reconciled = 0;

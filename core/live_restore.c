@@ -130,5 +130,9 @@ void live_venue_restore(live_venue *v)
         return;
     }
     reconcile_set_adopt(v->rec, v->cv->adopt_orders);
+    /* A venue not ready yet may still lose reports (a user data stream not
+     * open: its fills after the list would be missed): once ready, it is
+     * reconciled again. A drop before now is covered by this pass. */
+    v->lost = v->state != LUTRA_FEED_READY;
     reconcile_start(v->rec);
 }

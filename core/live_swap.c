@@ -206,6 +206,7 @@ static void live_swap_ready(live_venue *v)
     v->reloading = RELOAD_RECONCILING;
     live_swap_hold(v);
     reconcile_free(v->rec);
+    v->lost = 0; /* this pass, begun while ready, covers any drop before */
     v->rec = reconcile_new(lv->eng, lv->lp, v->cv->name, &live_reconcile_ops, v,
                            live_swap_reconciled);
     if (!v->rec) {

@@ -53,7 +53,8 @@ struct reconcile {
     int64_t wait_ns;
     unsigned attempts;
     int adopt;                 /* orders placed by hand become lutra's */
-    int again;                 /* a disconnect during this pass: one more after it */
+    int again;                 /* a disconnect during this pass: one more after it, */
+    int64_t again_at;          /*   its cutoff the venue's return */
     int64_t cutoff;            /* orders created after it are not asked about */
 };
 
@@ -93,6 +94,7 @@ void reconcile_again(reconcile *r)
 {
     if (r->phase != PHASE_DONE) {
         r->again = 1; /* reconcile_finish starts over */
+        r->again_at = engine_now(r->e);
         return;
     }
     r->phase = PHASE_IDLE;
@@ -339,7 +341,7 @@ static void reconcile_finish(reconcile *r)
     if (r->again) {
         /* Its list may predate the drop: a fill meanwhile would be missed. */
         r->again = 0;
-        r->cutoff = engine_now(r->e);
+        r->cutoff = r->again_at;
         log_write(LOG_INFO, "reconcile", "venue disconnected during the reconciliation: "
                   "asking again venue=%s", r->venue);
         reconcile_start(r);

@@ -45,7 +45,10 @@
  *   8. stream: the mock refuses the listenKey twice: the venue is not
  *      ready ("binance: no user data stream yet: ...") though the book is,
  *      a buy is refused with that reason, the log says so once; once the
- *      user stream is up the venue is ready and an order goes through.
+ *      user stream is up the venue is ready and an order goes through. The
+ *      restart's reconciliation, begun at the first syncing, runs again
+ *      once the venue is ready (a fill before the user stream opened would
+ *      have been missed).
  *
  * Scenarios 1-6 run t/strategies/order_flow.lua; 7 and 8 a strategy that
  * does what the test writes to a command file (cmd_flow below).
@@ -1294,11 +1297,11 @@ static void step_stream(run *r)
         command("buy", "late");
         next_phase(r, PHASE_MS);
         return;
-    case 3:
+    case 3: /* heard new; the reconciliation's second list asked for */
         tag_id("late", id);
-        if (!report(id, "new"))
-            break;
         mock_binance_get_stats(r->mx, &st);
+        if (!report(id, "new") || st.open_orders < 2)
+            break;
         stream_listen_keys = st.listen_keys;
         stream_orders = st.new_orders;
         finish(r, 300);
@@ -1345,6 +1348,12 @@ static void test_stream(void)
            stream_listen_keys >= STREAM_REFUSALS + 1,
        "stream: once the listenKey came (after %d refusals) the venue went ready, and the next "
        "buy reached the mock and was heard new", STREAM_REFUSALS);
+    mock_binance_stats st;
+    mock_binance_get_stats(r.mx, &st);
+    is_int((int)st.open_orders, 2,
+           "stream: open orders were asked for at the first syncing (the restart's "
+           "reconciliation) and once more when ready: fills between the first list and the "
+           "user stream's opening would have been missed");
     is_int(count_holding(log, warn_line), 1,
            "stream: the refused listenKey is logged once, not at each retry");
     ok(!holds_secret(log), "stream: neither the key nor the secret was logged");
@@ -1369,7 +1378,7 @@ int main(void)
     write_file(cmd_script, cmd_flow_lua);
     log_set_level(getenv("RUN_DEBUG") ? LOG_DEBUG : LOG_ERROR);
     plan_rejects();
-    plan(8 + 7 + 3 + (int)(nplan + nunknown) + 5 + 6 + 7 + 1 + 3 * (int)NAUTH + 3 + 6);
+    plan(8 + 7 + 3 + (int)(nplan + nunknown) + 5 + 6 + 7 + 1 + 3 * (int)NAUTH + 3 + 7);
     test_book();
     test_orders();
     test_reject();

@@ -93,7 +93,7 @@ struct mock_binance {
     mheld *held;
     /* counters */
     uint64_t requests;
-    uint64_t rate_limited, new_orders, cancels, listen_keys;
+    uint64_t rate_limited, new_orders, cancels, listen_keys, open_orders;
     int feed_ended;
     int64_t orders_10s_window, orders_10s, orders_day_window, orders_day;
 };
@@ -562,6 +562,7 @@ static void stats_locked(mock_binance *mx, mock_binance_stats *out)
     out->client_id_reuses = mexch_client_id_reuses(mx->x);
     out->cancels = mx->cancels;
     out->listen_keys = mx->listen_keys;
+    out->open_orders = mx->open_orders;
 }
 
 /* ---- The control endpoint (/mock/...) ---- */
@@ -812,6 +813,7 @@ static int api(mock_binance *mx, struct evhttp_request *req, const char *path,
         mx->new_orders += kind == MOCK_REJECT_ORDER;
         mx->cancels += kind == MOCK_REJECT_CANCEL;
         mx->listen_keys += kind == MOCK_REJECT_LISTEN_KEY;
+        mx->open_orders += !strcmp(r->path, "/api/v3/openOrders");
     }
     if (!r) {
         mrest_error(out, -1000, "Unknown path or method.");
@@ -1253,10 +1255,10 @@ void mock_binance_stats_json(const mock_binance_stats *st, char *out, size_t cap
              ",\"weight_total\":%" PRId64 ",\"feed_messages\":%" PRIu64 ",\"feed_ended\":%s"
              ",\"feed_paused\":%s,\"rate_limited\":%" PRIu64 ",\"new_orders\":%" PRIu64
              ",\"client_id_reuses\":%" PRIu64 ",\"cancels\":%" PRIu64
-             ",\"listen_keys\":%" PRIu64 "}",
+             ",\"listen_keys\":%" PRIu64 ",\"open_orders\":%" PRIu64 "}",
              st->requests, st->rest_connections, st->ws_connections, st->ws_accepted,
              st->ws_user_accepted, st->weight_total, st->feed_messages,
              st->feed_ended ? "true" : "false", st->feed_paused ? "true" : "false",
              st->rate_limited, st->new_orders, st->client_id_reuses, st->cancels,
-             st->listen_keys);
+             st->listen_keys, st->open_orders);
 }

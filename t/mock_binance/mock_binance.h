@@ -79,6 +79,7 @@ typedef struct mock_binance_stats {
     uint64_t client_id_reuses; /* new orders reusing an earlier request's client id */
     uint64_t cancels;       /* DELETE /api/v3/order requests received */
     uint64_t listen_keys;   /* POST /api/v3/userDataStream requests received */
+    uint64_t open_orders;   /* GET /api/v3/openOrders requests received */
 } mock_binance_stats;
 
 /* Start serving. @return the mock, or NULL with the reason in err. */
