@@ -16,6 +16,8 @@
  *   - a self-trade: one trade id, the buy's fill and the sell's; an order
  *     expired by self-trade prevention: EXPIRED, no fill; a TRADE of no
  *     quantity whose status is EXPIRED: EXPIRED, no fill;
+ *   - a key asked for again (listenKeyExpired) that comes back the same:
+ *     the user stream is not reopened;
  *   - a depth gap: SYNCING, then READY after a new snapshot;
  *   - a drop: DISCONNECTED, the streams reconnect, READY; the open order
  *     is listed when asked (the host's reconciliation);
@@ -545,6 +547,36 @@ static void test_self_trade(void)
            2, "... each once, the sell's told again");
 }
 
+static int listen_key_asked(const void *ud)
+{
+    mock_binance_stats st;
+    mock_binance_get_stats(mx, &st);
+    return st.listen_keys > *(const uint64_t *)ud;
+}
+
+/* listenKeyExpired (or a keepalive that failed) has the connector ask for
+ * a key; Binance answers with the one in use while it is valid: the stream
+ * open on it stays, and goes on delivering. */
+static void test_same_listen_key(void)
+{
+    mock_binance_stats before, after;
+    size_t states = R.nstate;
+    int down = 0;
+
+    mock_binance_get_stats(mx, &before);
+    mock_binance_user_send(mx, "{\"e\":\"listenKeyExpired\",\"E\":1700000000000}");
+    ok(run_until(listen_key_asked, &before.listen_keys), "listenKeyExpired: a key asked for");
+    settle(300);
+    mock_binance_get_stats(mx, &after);
+    for (size_t i = states; i < R.nstate; i++)
+        down |= R.states[i] != LUTRA_FEED_READY;
+    ok(after.ws_user_accepted == before.ws_user_accepted && !down,
+       "the same key came back: the stream was not reopened, the venue stayed ready");
+    send_report("key1", "BUY", "7006", "NEW", "NEW", "-1", "0.00000000", "0.00000000");
+    want w = {"key1", LUTRA_EXEC_ACCEPTED, 1};
+    ok(run_until(has_kind, &w), "and it still delivers (a NEW: ACCEPTED)");
+}
+
 static int gap_then_ready(const void *ud)
 {
     const size_t *syncing = ud;
@@ -946,6 +978,7 @@ int main(void)
     test_stream_fill();
     test_user_stream_refused();
     test_self_trade();
+    test_same_listen_key();
     test_gap();
     test_drop();
     test_queries();

@@ -169,6 +169,7 @@ struct bn_live {
     int user_opened;   /* the user stream opened once: later opens are reconnects */
     int user_up;       /* the user stream is open: fills are heard as they happen */
     char listen_key[LIVE_LISTEN_KEY_MAX];
+    char stream_key[LIVE_LISTEN_KEY_MAX]; /* the key user_ws was opened with */
     /* What keeps the venue from READY (venue_update), each "" when nothing. */
     char setup_why[LIVE_WHY_MAX];   /* exchangeInfo is not in */
     char market_why[LIVE_WHY_MAX];  /* the market stream closed ("" before it first opened) */
@@ -1050,6 +1051,11 @@ static void on_listen_key(bn_live *L, const lutra_http_response *r)
     if (!L->keepalive_timer)
         L->keepalive_timer = L->api->timer_add(L->h, KEEPALIVE_MS * MS_NS, KEEPALIVE_MS * MS_NS,
                                                keepalive, L);
+    /* Binance answers with the key in use while it is valid (a keepalive
+     * that failed on the way): the stream open on it still delivers, and
+     * reopening it would lose what comes meanwhile. */
+    if (L->user_ws && L->user_up && strcmp(L->listen_key, L->stream_key) == 0)
+        return;
     user_open(L);
 }
 
@@ -1805,6 +1811,7 @@ static void user_open(bn_live *L)
     L->user_up = 0;
     snprintf(L->user_why, sizeof L->user_why, "connecting the user stream");
     venue_update(L);
+    snprintf(L->stream_key, sizeof L->stream_key, "%s", L->listen_key);
     snprintf(url, sizeof url, "%s/ws/%s", L->ws_url, L->listen_key);
     memset(&cfg, 0, sizeof cfg);
     cfg.url = url;
