@@ -276,16 +276,26 @@ static void test_adopts_when_asked(void)
     reconcile_free(r);
 }
 
-static void test_asks_again(void)
+/* A fresh engine holding order id open (new), its reconciliation started;
+ * wait_ns: the first wait before asking again (0: the default). */
+static reconcile *start_holding(const char *id, int64_t wait_ns)
 {
     reconcile *r;
-    lutra_exec x;
 
     reset();
-    r = reconcile_new(eng, lp, "test", &venue, NULL, on_done);
-    reconcile_set_wait(r, 50 * MS);
-    hold("lt5", ORDER_NEW, 100000);
+    if (!(r = reconcile_new(eng, lp, "test", &venue, NULL, on_done)))
+        bail_out("reconcile_new: out of memory");
+    reconcile_set_wait(r, wait_ns);
+    hold(id, ORDER_NEW, 100000);
     reconcile_start(r);
+    return r;
+}
+
+static void test_asks_again(void)
+{
+    reconcile *r = start_holding("lt5", 50 * MS);
+    lutra_exec x;
+
     spin(75);
     is_int(asked_orders, 2, "a list that never came is asked for again after the wait");
     ok(!finished, "and strategies stay stopped meanwhile");
@@ -313,13 +323,9 @@ static void test_asks_again(void)
  * finds the fill made meanwhile. */
 static void test_drop_during_reconciliation(void)
 {
-    reconcile *r;
+    reconcile *r = start_holding("lt6", 0);
     lutra_exec x;
 
-    reset();
-    r = reconcile_new(eng, lp, "test", &venue, NULL, on_done);
-    hold("lt6", ORDER_NEW, 100000);
-    reconcile_start(r);
     x = status_of("lt6", LUTRA_ORDER_NEW, 100000, 0);
     reconcile_on_status(r, &x);
     reconcile_again(r); /* the venue dropped, and is back */
@@ -354,14 +360,9 @@ static void test_drop_during_reconciliation(void)
  * order is asked about again, not taken as open. */
 static void test_late_answer(void)
 {
-    reconcile *r;
+    reconcile *r = start_holding("lt7", 50 * MS);
     lutra_exec x;
 
-    reset();
-    r = reconcile_new(eng, lp, "test", &venue, NULL, on_done);
-    reconcile_set_wait(r, 50 * MS);
-    hold("lt7", ORDER_NEW, 100000);
-    reconcile_start(r);
     list_end(r);
     ok(was_asked("lt7"), "lt7, not listed, asked about");
     spin(75); /* no answer: the pass starts over */
