@@ -395,13 +395,13 @@ static void live_on_state(void *ud, int state, const char *reason)
         engine_set_venue_state(lv->eng, v->cv->name, state, reason);
     /* Syncing: its instruments are known (the books are not yet), so its
      * records can come back and the reconciliation begin; strategies then
-     * start before the first book, as in a backtest. */
+     * start before the first book, as in a backtest. Back after a
+     * disconnect: what the venue did meanwhile (fills missed by the user
+     * stream, orders whose answer was lost) is reconciled. */
     if (!muted && (state == LUTRA_FEED_SYNCING || state == LUTRA_FEED_READY) && !v->restored &&
-        lv->journal)
+        lv->journal) {
         live_venue_restore(v);
-    /* Back after a disconnect: what the venue did meanwhile (fills missed
-     * by the user stream, orders whose answer was lost) is reconciled. */
-    else if (state == LUTRA_FEED_READY && v->lost && v->rec) {
+    } else if (state == LUTRA_FEED_READY && v->lost && v->rec) {
         v->lost = 0;
         v->reconciled = 0;
         reconcile_again(v->rec);

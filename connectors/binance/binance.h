@@ -378,6 +378,9 @@ int bn_parse_error(bn_conn *c, const char *body, size_t len, int *code, char *ms
  * "canceled", "rejected", "expired", "pending_new", "pending_cancel";
  * NULL for BN_ST_UNKNOWN. */
 const char *bn_order_status_name(int status);
+/* A status as Binance writes it ("EXPIRED_IN_MATCH"): enum bn_order_status,
+ * BN_ST_UNKNOWN for one it is not. */
+int bn_order_status_parse(const char *s);
 
 /* Server minus local clock, from a time request sent at sent_ms and
  * answered at recv_ms (local): the server read its clock midway. */

@@ -1650,17 +1650,16 @@ static void user_fill(user_msg *m, live_sym *ls, const char *id, int64_t venue_i
     exec_emit(L, &x, ls);
 }
 
-/* The report that ends an order whose status is X, or 0: open, or FILLED
- * (its fills end it). */
-static int status_end_kind(const char *X)
+/* The report that ends an order in Binance status st, or 0: open, or
+ * FILLED (its fills end it). */
+static int status_end_kind(int st)
 {
-    if (strcmp(X, "CANCELED") == 0)
-        return LUTRA_EXEC_CANCELED;
-    if (strcmp(X, "EXPIRED") == 0 || strcmp(X, "EXPIRED_IN_MATCH") == 0)
-        return LUTRA_EXEC_EXPIRED;
-    if (strcmp(X, "REJECTED") == 0)
-        return LUTRA_EXEC_REJECTED;
-    return 0;
+    switch (status_from_binance(st)) {
+    case LUTRA_ORDER_CANCELED: return LUTRA_EXEC_CANCELED;
+    case LUTRA_ORDER_EXPIRED: return LUTRA_EXEC_EXPIRED;
+    case LUTRA_ORDER_REJECTED: return LUTRA_EXEC_REJECTED;
+    default: return 0;
+    }
 }
 
 static void on_execution_report(user_msg *m)
@@ -1669,7 +1668,7 @@ static void on_execution_report(user_msg *m)
     char sym[LUTRA_SYMBOL_MAX], id[BN_CLIENT_ID_MAX], orig[BN_CLIENT_ID_MAX], x[32], X[32],
         side[8], why[64], reason[LUTRA_REASON_SIZE];
     int64_t venue_id, t_ms;
-    int end;
+    int st, end;
 
     m->what = "executionReport";
     if (user_text(m, "s", sym, sizeof sym) != 0 || user_text(m, "c", id, sizeof id) != 0 ||
@@ -1686,21 +1685,22 @@ static void on_execution_report(user_msg *m)
         return;
     }
     int64_t ts = ms_or_now(L, t_ms);
+    st = bn_order_status_parse(X);
     if (strcmp(x, "NEW") == 0) {
         report_state(L, ls, LUTRA_EXEC_ACCEPTED, order, venue_id, ts, NULL);
     } else if (strcmp(x, "TRADE") == 0) {
         report_state(L, ls, LUTRA_EXEC_ACCEPTED, order, venue_id, ts, NULL);
         user_fill(m, ls, order, venue_id, strcmp(side, "SELL") == 0, ts);
         /* A TRADE can carry the order's end (with "l" 0: no fill). */
-        if ((end = status_end_kind(X)) != 0) {
-            snprintf(reason, sizeof reason, "binance: %s at the venue", X);
+        if ((end = status_end_kind(st)) != 0) {
+            snprintf(reason, sizeof reason, "binance: %s at the venue", bn_order_status_name(st));
             report_state(L, ls, end, order, venue_id, ts, reason);
         }
     } else if (strcmp(x, "CANCELED") == 0) {
         report_state(L, ls, LUTRA_EXEC_CANCELED, order, venue_id, ts, "canceled at the venue");
     } else if (strcmp(x, "EXPIRED") == 0) {
         report_state(L, ls, LUTRA_EXEC_EXPIRED, order, venue_id, ts, "binance: expired");
-    } else if (strcmp(x, "TRADE_PREVENTION") == 0 && status_end_kind(X)) {
+    } else if (strcmp(x, "TRADE_PREVENTION") == 0 && status_end_kind(st)) {
         /* It would have traded with the account's own order: expired
          * (EXPIRED_IN_MATCH); nothing was executed ("l" is what was
          * prevented). An order still open after it is told by later reports. */

@@ -784,6 +784,11 @@ static const char *const status_names[] = {
     "PENDING_CANCEL", "REJECTED", "EXPIRED", "EXPIRED_IN_MATCH",
 };
 
+int bn_order_status_parse(const char *s)
+{
+    return lookup(s, status_names, sizeof status_names / sizeof *status_names);
+}
+
 const char *bn_order_status_name(int status)
 {
     static const char *const lutra_names[] = {
